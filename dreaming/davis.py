@@ -1,4 +1,7 @@
-"""The DAVIS folder layout: ``<root>/JPEGImages/<res>/<seq>/%05d.jpg`` and ``<root>/Annotations/<res>/<seq>/%05d.png``."""
+"""The DAVIS folder layout.
+
+``<root>/JPEGImages/<res>/<seq>/%05d.jpg`` frames and ``<root>/Annotations/<res>/<seq>/%05d.png`` masks.
+"""
 
 from __future__ import annotations
 
@@ -40,9 +43,7 @@ def list_sequences(root: str | os.PathLike[str], resolution: str = "480p") -> li
     """Names of the sequences under ``<root>/JPEGImages/<resolution>``, sorted."""
     images = Path(root) / "JPEGImages" / resolution
     if not images.is_dir():
-        raise InputError(
-            images, "folder not found", "a DAVIS-layout root with JPEGImages/<resolution>/<sequence>/"
-        )
+        raise InputError(images, "folder not found", "a DAVIS-layout root with JPEGImages/<resolution>/<sequence>/")
     return sorted(p.name for p in images.iterdir() if p.is_dir())
 
 
@@ -57,8 +58,6 @@ def load_sequence(root: str | os.PathLike[str], name: str, resolution: str = "48
     if not frames:
         raise InputError(frame_dir, "no frames", "JPEG or PNG frames")
     annotations = (
-        {p.stem: p for p in sorted(mask_dir.iterdir()) if p.suffix.lower() == ".png"}
-        if mask_dir.is_dir()
-        else {}
+        {p.stem: p for p in sorted(mask_dir.iterdir()) if p.suffix.lower() == ".png"} if mask_dir.is_dir() else {}
     )
     return Sequence(name=name, frames=frames, annotations=annotations)

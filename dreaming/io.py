@@ -50,9 +50,7 @@ def read_frame(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     image = _open_image(path)
     if image.mode not in _FRAME_MODES:
-        raise InputError(
-            path, f"unsupported pixel format {image.mode!r}", "an 8-bit grayscale, RGB or RGBA image"
-        )
+        raise InputError(path, f"unsupported pixel format {image.mode!r}", "an 8-bit grayscale, RGB or RGBA image")
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
@@ -157,13 +155,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 def write_labels(path: str | os.PathLike[str], labels: np.ndarray) -> None:
     """Write a label map ``(H, W)`` with ids in 0..255 as a DAVIS palette PNG, atomically."""
     if labels.ndim != 2 or labels.size == 0:
-        raise InputError(
-            path, f"label map of shape {labels.shape} cannot be written", "a non-empty (H, W) array"
-        )
+        raise InputError(path, f"label map of shape {labels.shape} cannot be written", "a non-empty (H, W) array")
     if labels.min() < 0 or labels.max() > 255:
-        raise InputError(
-            path, f"labels span {labels.min()}..{labels.max()}", "ids in 0..255 for a palette PNG"
-        )
+        raise InputError(path, f"labels span {labels.min()}..{labels.max()}", "ids in 0..255 for a palette PNG")
     image = Image.fromarray(labels.astype(np.uint8), mode="P")
     image.putpalette(davis_palette().ravel().tolist())
     with atomic_path(path) as tmp:
