@@ -20,6 +20,32 @@ from typing import Any
 
 import numpy as np
 
+from dreaming.config import DreamConfig
+from dreaming.geometry import Affine, compose_affine
+from dreaming.render import (
+    LayerWarps,
+    camera_matrix,
+    check_config,
+    layer_flow,
+    layer_warps,
+    render_frame,
+    view_matrix,
+)
+from dreaming.sampling import sample_params
+from dreaming.scene import Scene
+
+__all__ = [
+    "DreamPair",
+    "DreamSingle",
+    "DreamedFrame",
+    "Scene",
+    "dream_pair",
+    "dream_single",
+    "render_pair",
+    "render_single",
+    "sample_params",
+]
+
 
 @dataclass(frozen=True)
 class DreamedFrame:
@@ -65,3 +91,71 @@ class DreamPair:
     valid_ab: np.ndarray
     valid_ba: np.ndarray
     params: dict[str, Any]
+
+
+def _visible_areas(objects: list[dict[str, Any]], frames: list[Any]) -> dict[str, list[int]]:
+    counts = [np.bincount(frame.labels.ravel(), minlength=256) for frame in frames]
+    return {str(obj["id"]): [int(c[obj["id"]]) for c in counts] for obj in objects}
+
+
+def _frame_warps(scene: Scene, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, list[LayerWarps]]:
+    view = view_matrix(params["view"], scene.size)
+    camera = camera_matrix(params["camera"], scene.size)
+    warps = [layer_warps(scene.cutout(obj["id"]), obj, view, camera) for obj in params["objects"]]
+    return view, camera, warps
+
+
+def render_single(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> DreamSingle:
+    """Render frame a of ``params`` (from :func:`~dreaming.sampling.sample_params`)."""
+    check_config(cfg)
+    view, _, warps = _frame_warps(scene, params)
+    a = render_frame(scene, params, [w.to_a for w in warps], view, params["illumination"]["a"], "prev_a", cfg)
+    out = {**params, "visible": _visible_areas(params["objects"], [a])}
+    return DreamSingle(frame=DreamedFrame(a.image, a.labels, a.prev_labels), params=out)
+
+
+def render_pair(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> DreamPair:
+    """Render the pair described by ``params``; the same params always give the same bytes."""
+    check_config(cfg)
+    view, camera, warps = _frame_warps(scene, params)
+    ill = params["illumination"]
+    a = render_frame(scene, params, [w.to_a for w in warps], view, ill["a"], "prev_a", cfg)
+    b = render_frame(scene, params, [w.to_b for w in warps], compose_affine(view, camera), ill["b"], "prev_b", cfg)
+    width, height = scene.size
+    full = (0, 0, width, height)
+    background = Affine(camera)
+    flow_ab, valid_ab = layer_flow(
+        a.layer_index,
+        b.layer_index,
+        [full] + [layer and layer.box for layer in a.layers],
+        [background] + [w.a_to_b for w in warps],
+    )
+    flow_ba, valid_ba = layer_flow(
+        b.layer_index,
+        a.layer_index,
+        [full] + [layer and layer.box for layer in b.layers],
+        [background] + [w.a_to_b for w in warps],
+        inverse=True,
+    )
+    out = {**params, "visible": _visible_areas(params["objects"], [a, b])}
+    return DreamPair(
+        a=DreamedFrame(a.image, a.labels, a.prev_labels),
+        b=DreamedFrame(b.image, b.labels, b.prev_labels),
+        flow_ab=flow_ab,
+        flow_ba=flow_ba,
+        valid_ab=valid_ab,
+        valid_ba=valid_ba,
+        params=out,
+    )
+
+
+def dream_single(scene: Scene, rng: np.random.Generator, cfg: DreamConfig) -> DreamSingle:
+    """Dream one training frame from ``scene`` (steps 1-8 of the dream)."""
+    check_config(cfg)
+    return render_single(scene, sample_params(scene, rng, cfg, pair=False), cfg)
+
+
+def dream_pair(scene: Scene, rng: np.random.Generator, cfg: DreamConfig) -> DreamPair:
+    """Dream a frame pair a → b with exact flows from ``scene`` (all steps of the dream)."""
+    check_config(cfg)
+    return render_pair(scene, sample_params(scene, rng, cfg, pair=True), cfg)

@@ -24,6 +24,9 @@ from dreaming.errors import InputError
 VOID = 255
 """Label of ignored pixels (palette index 255 in DAVIS-style palette PNGs)."""
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 _FRAME_MODES = {"RGB", "L", "LA", "RGBA", "P", "1", "CMYK", "YCbCr"}
 _BINARY_MASK_MODES = {"1", "L", "LA", "RGB", "RGBA"}
 
@@ -143,6 +146,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
     tmp_path = Path(tmp)
     try:
         yield tmp_path
