@@ -20,9 +20,7 @@ def feather(alpha: np.ndarray, sigma: float) -> np.ndarray:
 
 def alpha_blend(frame: np.ndarray, layer: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``frame * (1 - alpha) + layer * alpha``; ``uint8 (H, W, 3)`` images, ``float32 (H, W)`` alpha."""
-    a = alpha[..., None]
-    out = frame.astype(np.float32) * (1.0 - a) + layer.astype(np.float32) * a
-    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+    return cv2.blendLinear(layer, frame, alpha, 1.0 - alpha)
 
 
 def poisson_blend(frame: np.ndarray, layer: np.ndarray, mask: np.ndarray) -> np.ndarray:

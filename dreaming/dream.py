@@ -28,6 +28,7 @@ from dreaming.render import (
     check_config,
     layer_flow,
     layer_warps,
+    region,
     render_frame,
     view_matrix,
 )
@@ -94,8 +95,15 @@ class DreamPair:
 
 
 def _visible_areas(objects: list[dict[str, Any]], frames: list[Any]) -> dict[str, list[int]]:
-    counts = [np.bincount(frame.labels.ravel(), minlength=256) for frame in frames]
-    return {str(obj["id"]): [int(c[obj["id"]]) for c in counts] for obj in objects}
+    """Pixels of each drawn object visible in each frame (0: hidden, out of the frame, or fully occluded)."""
+    return {
+        str(obj["id"]): [
+            0 if layer is None else int(np.count_nonzero(frame.labels[region(layer.box)] == obj["id"]))
+            for frame in frames
+            for layer in [frame.layers[i]]
+        ]
+        for i, obj in enumerate(objects)
+    }
 
 
 def _frame_warps(scene: Scene, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, list[LayerWarps]]:

@@ -22,9 +22,12 @@ from dreaming.geometry import (
     Affine,
     Chain,
     Warp,
+    affine_map,
+    affine_matrix_of,
     compose_affine,
     deformation,
     flip_matrix,
+    invert_affine,
     largest_rotated_crop_matrix,
     sample_warp,
     similarity_matrix,
@@ -105,17 +108,38 @@ def layer_warps(cutout: ObjectCutout, obj: dict[str, Any], view: np.ndarray, cam
     return LayerWarps(to_a=to_a, to_b=Chain((to_a, a_to_b)), a_to_b=a_to_b)
 
 
-MAX_CONTOUR_POINTS = 512
+MAX_CONTOUR_POINTS = 128
+
+
+def outline_samples(cutout: ObjectCutout) -> np.ndarray:
+    """At most MAX_CONTOUR_POINTS points of the object's outline, evenly spread and in order: ``float64 (M, 2)``."""
+    contour = cutout.contour
+    if len(contour) <= MAX_CONTOUR_POINTS:
+        return contour
+    return contour[np.linspace(0, len(contour) - 1, MAX_CONTOUR_POINTS).astype(int)]
 
 
 def mapped_contour(cutout: ObjectCutout, warp: Warp) -> np.ndarray:
-    """The object's outline carried by ``warp`` (at most MAX_CONTOUR_POINTS of it, evenly spread):
-    ``float64 (M, 2)``; points that fail to map are dropped."""
-    contour = cutout.contour
-    if len(contour) > MAX_CONTOUR_POINTS:
-        contour = contour[np.linspace(0, len(contour) - 1, MAX_CONTOUR_POINTS).astype(int)]
-    points = warp.forward(contour)
+    """The outline samples carried by ``warp``: ``float64 (M, 2)``; points that fail to map are dropped."""
+    points = warp.forward(outline_samples(cutout))
     return points[np.isfinite(points).all(axis=1)]
+
+
+def outline_box(cutout: ObjectCutout, warp: Warp, size: tuple[int, int], pad: int) -> Box | None:
+    """A box of the frame that holds the whole object once carried by ``warp``; ``None`` if it lands outside."""
+    samples = outline_samples(cutout)
+    mapped = warp.forward(samples)
+    ok = np.isfinite(mapped).all(axis=1)
+    if not ok.any():
+        return None
+    # Between two samples the outline runs at most as far as their mapped gap (neighbours along the same outline;
+    # jumps between separate parts of the object do not count): grow the box by the largest such gap.
+    source_gap = np.linalg.norm(np.diff(samples, axis=0), axis=1)
+    mapped_gap = np.linalg.norm(np.diff(mapped, axis=0), axis=1)
+    step = math.sqrt(2.0) * max(len(cutout.contour) / len(samples), 1.0)
+    neighbours = (source_gap <= 2 * step) & np.isfinite(mapped_gap)
+    reach = math.ceil(mapped_gap[neighbours].max()) if neighbours.any() else 0
+    return points_box(mapped[ok], size, pad + reach)
 
 
 # --- layers and frames -----------------------------------------------------------------------------------------
@@ -151,7 +175,7 @@ def render_layer(
 ) -> RenderedLayer | None:
     """Sample the object through ``warp`` (source → frame) into a frame of ``size = (W, H)``; ``None`` when the
     object lands entirely outside."""
-    box = points_box(mapped_contour(cutout, warp), size, pad)
+    box = outline_box(cutout, warp, size, pad)
     if box is None:
         return None
     source = sample_warp(warp, box, GRID_STEP, inverse=True)
@@ -225,10 +249,15 @@ def simulate_previous_labels(
             reach += math.ceil(np.abs(np.array(deform["shifts"])).max())
         box = (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, width), min(y1 + reach, height))
         source = sample_warp(deformation_from(deform), box, GRID_STEP, inverse=True)
-        mask = np.zeros((height, width), dtype=np.uint8)
-        mask[y0:y1, x0:x1][visible] = 255
+        source[..., 0] -= x0
+        source[..., 1] -= y0
         warped = cv2.remap(
-            mask, source[..., 0], source[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0
+            visible.astype(np.uint8) * 255,
+            source,
+            None,
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0,
         )
         warped = (warped >= 128).astype(np.uint8)
         if kernel is not None:
@@ -271,19 +300,44 @@ def layer_flow(
         mine = src_index[where] == k
         if not mine.any():
             continue
-        target = sample_warp(warp, box, GRID_STEP, inverse=inverse)
-        finite = np.isfinite(target[..., 0]) & np.isfinite(target[..., 1])
-        if not finite.all():
-            mine &= finite
-            target[~finite] = -1.0
-        # The layer each pixel lands on (-1 outside the destination frame); cv2.remap rounds to the nearest pixel.
-        landed = cv2.remap(dst_index, target, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=-1)
-        x0, y0, x1, y1 = box
-        target[..., 0] -= np.arange(x0, x1, dtype=np.float32)[None, :]
-        target[..., 1] -= np.arange(y0, y1, dtype=np.float32)[:, None]
-        np.copyto(flow[where], target, where=mine[..., None])
+        motion, landed = _layer_motion(warp, box, dst_index, inverse)
+        if k == 0:  # the background spans the frame: write it everywhere, objects overwrite their pixels
+            flow[where] = motion
+        else:
+            mine &= ~np.isnan(motion[..., 0])  # a TPS that folds has no inverse there
+            np.copyto(flow[where], motion, where=mine[..., None])
         valid[where] |= mine & (landed == k)
     return flow, valid
+
+
+def _layer_motion(warp: Warp, box: Box, dst_index: np.ndarray, inverse: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of ``box``: its displacement through the warp ``float32 (h, w, 2)`` (NaN where it cannot be
+    inverted) and the destination layer index it lands on ``int16 (h, w)`` (-1 outside the frame; nearest pixel)."""
+    x0, y0, x1, y1 = box
+    size = (x1 - x0, y1 - y0)
+    matrix = affine_matrix_of(warp)
+    if matrix is not None:
+        if inverse:
+            matrix = invert_affine(matrix)
+        # landed(x, y) = dst_index[matrix @ (x + x0, y + y0)]: one warpAffine instead of a map and a remap.
+        shifted = compose_affine(np.array([[1.0, 0.0, x0], [0.0, 1.0, y0]]), matrix)
+        landed = cv2.warpAffine(
+            dst_index,
+            shifted,
+            size,
+            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=-1,
+        )
+        return affine_map(matrix - np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), box), landed
+    target = sample_warp(warp, box, GRID_STEP, inverse=inverse)
+    lost = np.isnan(target[..., 0])
+    target[lost] = -1.0
+    landed = cv2.remap(dst_index, target, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=-1)
+    target[..., 0] -= np.arange(x0, x1, dtype=np.float32)[None, :]
+    target[..., 1] -= np.arange(y0, y1, dtype=np.float32)[:, None]
+    target[lost] = np.nan
+    return target, landed
 
 
 # --- the whole dream -------------------------------------------------------------------------------------------
@@ -295,6 +349,13 @@ def check_config(cfg: DreamConfig) -> None:
         raise InputError(
             "dream.interpolation", f"unknown interpolation {cfg.interpolation!r}", f"one of {sorted(INTERPOLATIONS)}"
         )
+
+
+def warp_background(background: np.ndarray, matrix: np.ndarray, interpolation: int) -> np.ndarray:
+    """The background ``uint8 (H, W, 3)`` through the affine ``matrix (2, 3)`` (source → frame), same size,
+    symmetric padding so that no empty border appears."""
+    size = (background.shape[1], background.shape[0])
+    return cv2.warpAffine(background, matrix, size, flags=interpolation, borderMode=cv2.BORDER_REFLECT)
 
 
 @dataclass(frozen=True)
@@ -321,9 +382,7 @@ def render_frame(
     size = scene.size
     interpolation = INTERPOLATIONS[cfg.interpolation]
     lit_background = apply_illumination(scene.background, params["illumination"]["background"])
-    background = cv2.warpAffine(
-        lit_background, background_matrix, size, flags=interpolation, borderMode=cv2.BORDER_REFLECT
-    )
+    background = warp_background(lit_background, background_matrix, interpolation)
     pad = 2 + (math.ceil(3 * cfg.blend.feather_sigma) if cfg.blend.method == "alpha" else 0)
     objects = params["objects"]
     layers = [

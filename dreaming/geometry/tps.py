@@ -11,12 +11,11 @@ import numpy as np
 
 def _kernel(points: np.ndarray, controls: np.ndarray) -> np.ndarray:
     """``U(|p - c|)`` for every point and control point: ``(N, K)``."""
-    diff = points[:, None, :] - controls[None, :, :]
-    r2 = np.einsum("nkd,nkd->nk", diff, diff)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = r2 * np.log(r2)
-    u[r2 == 0] = 0.0
-    return u
+    dx = points[:, 0, None] - controls[None, :, 0]
+    dy = points[:, 1, None] - controls[None, :, 1]
+    r2 = dx * dx + dy * dy
+    # U(0) = 0: 0 * log(tiny) is 0, so clamping avoids log(0) without a second pass.
+    return r2 * np.log(np.maximum(r2, 1e-300))
 
 
 def tps_coefficients(controls: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -56,10 +55,13 @@ def tps_jacobian(points: np.ndarray, controls: np.ndarray, coefficients: np.ndar
     """Jacobian of a fitted TPS at ``points (N, 2)``: ``float64 (N, 2, 2)``, ``J[n, i, j] = d f_i / d x_j``."""
     points = np.asarray(points, dtype=np.float64)
     k = len(controls)
-    diff = points[:, None, :] - controls[None, :, :]
-    r2 = np.einsum("nkd,nkd->nk", diff, diff)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = 2.0 * (np.log(r2) + 1.0)  # dU/dp = 2 (p - c) (log r^2 + 1)
-    slope[r2 == 0] = 0.0
-    # J[n, i, j] = sum_k w[k, i] * slope[n, k] * diff[n, k, j] + a[j + 1, i]
-    return np.einsum("ki,nk,nkj->nij", coefficients[:k], slope, diff) + coefficients[k + 1 :].T[None]
+    dx = points[:, 0, None] - controls[None, :, 0]
+    dy = points[:, 1, None] - controls[None, :, 1]
+    r2 = dx * dx + dy * dy
+    # dU/dp = 2 (p - c) (log r^2 + 1), which tends to 0 at r = 0.
+    slope = np.where(r2 > 0, 2.0 * (np.log(np.maximum(r2, 1e-300)) + 1.0), 0.0)
+    weights = coefficients[:k]  # (K, 2): per control point, per output coordinate
+    jac = np.empty((len(points), 2, 2))
+    for j, d in enumerate((dx, dy)):
+        jac[:, :, j] = (slope * d) @ weights + coefficients[k + 1 + j]
+    return jac

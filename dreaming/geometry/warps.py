@@ -183,11 +183,13 @@ def sample_map(
 def affine_map(matrix: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """:func:`sample_map` of an affine ``(2, 3)`` matrix, computed directly: ``float32 (h, w, 2)``."""
     x0, y0, x1, y1 = box
-    xs = np.arange(x0, x1, dtype=np.float64)[None, :]
-    ys = np.arange(y0, y1, dtype=np.float64)[:, None]
+    xs = np.arange(x0, x1, dtype=np.float64)
+    ys = np.arange(y0, y1, dtype=np.float64)
     out = np.empty((y1 - y0, x1 - x0, 2), dtype=np.float32)
-    out[..., 0] = matrix[0, 0] * xs + matrix[0, 1] * ys + matrix[0, 2]
-    out[..., 1] = matrix[1, 0] * xs + matrix[1, 1] * ys + matrix[1, 2]
+    for i in range(2):
+        row = (matrix[i, 0] * xs + matrix[i, 2]).astype(np.float32)
+        column = (matrix[i, 1] * ys).astype(np.float32)
+        np.add(row[None, :], column[:, None], out=out[..., i])
     return out
 
 
@@ -196,13 +198,14 @@ def sample_warp(warp: Warp, box: tuple[int, int, int, int], step: int = 1, inver
 
     Affine warps are evaluated exactly; others via :func:`sample_map` with ``step``.
     """
-    matrix = _affine_matrix(warp)
+    matrix = affine_matrix_of(warp)
     if matrix is not None:
         return affine_map(invert_affine(matrix) if inverse else matrix, box)
     return sample_map(warp.inverse if inverse else warp.forward, box, step)
 
 
-def _affine_matrix(warp: Warp) -> np.ndarray | None:
+def affine_matrix_of(warp: Warp) -> np.ndarray | None:
+    """The ``(2, 3)`` matrix of a warp that is affine as a whole, else ``None``."""
     if isinstance(warp, Affine):
         return warp.matrix
     if isinstance(warp, Chain):
