@@ -7,13 +7,9 @@ import numpy as np
 
 from dreaming.config import InpaintConfig
 from dreaming.errors import InputError
+from dreaming.morphology import disk
 
 METHODS = ("patchmatch", "telea")
-
-
-def disk(radius: int) -> np.ndarray:
-    """A disk-shaped structuring element of the given radius: ``uint8 (2r+1, 2r+1)``."""
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
 
 def object_hole(labels: np.ndarray, dilation_radius: int) -> np.ndarray:

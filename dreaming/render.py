@@ -32,7 +32,7 @@ from dreaming.geometry import (
     sample_warp,
     similarity_matrix,
 )
-from dreaming.inpaint import disk
+from dreaming.morphology import disk
 from dreaming.photometric import apply_illumination
 from dreaming.scene import ObjectCutout, Scene
 

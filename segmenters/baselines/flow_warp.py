@@ -1,0 +1,85 @@
+"""The optical-flow reference: carry the previous mask to the current frame along dense optical flow.
+
+Flow convention (as in :mod:`dreaming.dream`): ``flow[y, x] = (dx, dy)`` means pixel ``(x, y)`` of the first image
+is seen at ``(x + dx, y + dy)`` in the second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import cv2
+import numpy as np
+
+from dreaming.io import object_ids
+
+_DIS_PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+def sampling_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``cv2.remap`` maps ``(x + dx, y + dy)`` of a ``float32 (H, W, 2)`` flow: two ``float32 (H, W)``."""
+    height, width = flow.shape[:2]
+    map_x = flow[..., 0] + np.arange(width, dtype=np.float32)[None, :]
+    map_y = flow[..., 1] + np.arange(height, dtype=np.float32)[:, None]
+    return map_x, map_y
+
+
+def warp_backward(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Bilinearly sample ``image`` at the points of :func:`sampling_maps`; samples outside the image are 0.
+
+    Args:
+        image: ``float32 (H, W)`` or ``(H, W, C)`` with C ≤ 4, the second image of the flow.
+
+    Returns:
+        ``image`` as seen from the first image of the flow, same shape and dtype.
+    """
+    return cv2.remap(image, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def propagate_labels(labels: np.ndarray, flow: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Move each object of ``labels`` along ``flow`` (``float32 (H, W, 2)``, from the new frame to that of
+    ``labels``).
+
+    Every object's mask is warped as a soft ``float32`` map; a pixel takes the object with the largest warped value
+    when that value exceeds ``threshold``, so objects never overlap.
+
+    Returns:
+        ``int32 (H, W)`` labels of the new frame, using ids of ``labels`` only.
+    """
+    maps = sampling_maps(flow)
+    result = np.zeros(labels.shape, dtype=np.int32)
+    best = np.full(labels.shape, threshold, dtype=np.float32)
+    for object_id in object_ids(labels):
+        soft = warp_backward((labels == object_id).astype(np.float32), maps)
+        wins = soft > best
+        result[wins] = object_id
+        best[wins] = soft[wins]
+    return result
+
+
+class FlowTracker:
+    """Propagate the previous frame's labels with DIS optical flow (Kroeger et al., ECCV 2016).
+
+    The flow is computed backwards, from frame ``t`` to ``t − 1``, so that every pixel of frame ``t`` gets a value.
+    """
+
+    def __init__(self, preset: str = "medium", threshold: float = 0.5) -> None:
+        if preset not in _DIS_PRESETS:
+            raise ValueError(f"unknown DIS preset {preset!r}; expected one of {sorted(_DIS_PRESETS)}")
+        self.preset = preset
+        self.threshold = threshold
+
+    def track(self, frames: Iterable[np.ndarray], first_labels: np.ndarray) -> Iterator[np.ndarray]:
+        dis = cv2.DISOpticalFlow.create(_DIS_PRESETS[self.preset])
+        labels, previous = first_labels.astype(np.int32), None
+        for frame in frames:
+            gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+            if previous is not None:
+                flow = dis.calc(gray, previous, None)
+                labels = propagate_labels(labels, flow, self.threshold)
+            previous = gray
+            yield labels.copy()

@@ -1,0 +1,84 @@
+"""``lucid-eval``: score a results folder on DAVIS sequences, print the tables, write CSVs, plots and overlays.
+
+lucid-eval data.root=../shared/data/davis2016 results=outputs/flow plots=true data.sequences=[bear,boat]
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import hydra
+from hydra.utils import to_absolute_path
+from omegaconf import DictConfig, OmegaConf
+
+from dreaming.davis import Sequence as DavisSequence
+from dreaming.errors import InputError
+from segmenters.evaluation import Evaluation, evaluate, format_report, load_sequences, write_csvs
+from segmenters.visualize import OverlayOptions, plot_scores, write_sequence_overlays
+
+log = logging.getLogger(__name__)
+
+
+def selected_sequences(data: DictConfig) -> list[DavisSequence]:
+    """The sequences the ``data`` config group selects."""
+    names = data.sequences
+    if names is not None and not isinstance(names, str):
+        names = list(names)
+    return load_sequences(to_absolute_path(data.root), names, data.resolution)
+
+
+def overlay_options(cfg: DictConfig) -> OverlayOptions:
+    return OverlayOptions(**OmegaConf.to_container(cfg.overlays, resolve=True))
+
+
+def any_overlays(options: OverlayOptions) -> bool:
+    return options.video or options.gif or options.strip
+
+
+def score_and_report(
+    sequences: Sequence[DavisSequence], results: Path, out: Path, plots: bool, workers: int
+) -> Evaluation:
+    """Evaluate, print the tables, write the CSVs into ``out`` and, with ``plots``, ``out/plots/<sequence>.png``."""
+    evaluation = evaluate(sequences, results, workers=workers)
+    print(format_report(evaluation, title=str(results)))
+    for path in write_csvs(evaluation, out):
+        log.info("wrote %s", path)
+    if plots:
+        for scores in evaluation.sequences:
+            plot_scores(out / "plots" / f"{scores.name}.png", scores)
+        log.info("wrote J/F plots to %s", out / "plots")
+    return evaluation
+
+
+def write_overlays(sequences: Sequence[DavisSequence], results: Path, out: Path, options: OverlayOptions) -> None:
+    for sequence in sequences:
+        for path in write_sequence_overlays(sequence, results, out / "overlays", options):
+            log.info("wrote %s", path)
+
+
+def run(cfg: DictConfig) -> Evaluation:
+    sequences = selected_sequences(cfg.data)
+    results = Path(to_absolute_path(cfg.results))
+    if not results.is_dir():
+        raise InputError(results, "results folder not found", "a folder of <sequence>/<frame>.png label PNGs")
+    out = Path(to_absolute_path(cfg.out)) if cfg.out else results
+    evaluation = score_and_report(sequences, results, out, cfg.plots, cfg.workers)
+    options = overlay_options(cfg)
+    if any_overlays(options):
+        write_overlays(sequences, results, out, options)
+    return evaluation
+
+
+@hydra.main(version_base="1.3", config_path="pkg://conf", config_name="eval")
+def main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except InputError as error:
+        log.error("%s", error)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""``lucid-track``: run a tracker over DAVIS sequences, write the results, evaluate them and picture them.
+
+lucid-track tracker=flow data.root=../shared/data/davis2016 out=outputs/flow plots=true
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import hydra
+from hydra.utils import instantiate, to_absolute_path
+from omegaconf import DictConfig
+
+from dreaming.errors import InputError
+from segmenters.cli_eval import any_overlays, overlay_options, score_and_report, selected_sequences, write_overlays
+from segmenters.evaluation import has_ground_truth
+from segmenters.tracking import Tracker, track_sequences
+
+log = logging.getLogger(__name__)
+
+
+def run(cfg: DictConfig) -> None:
+    tracker = instantiate(cfg.tracker)
+    if not isinstance(tracker, Tracker):
+        raise InputError("tracker", f"{type(tracker).__name__} has no track() method", "a Tracker")
+    sequences = selected_sequences(cfg.data)
+    out = Path(to_absolute_path(cfg.out))
+    track_sequences(tracker, sequences, out)
+    log.info("wrote results of %d sequence(s) to %s", len(sequences), out)
+    annotated = [seq for seq in sequences if has_ground_truth(seq)]
+    if cfg.evaluate:
+        unscored = sorted({seq.name for seq in sequences} - {seq.name for seq in annotated})
+        if unscored:
+            log.warning("not evaluated (not every frame annotated): %s", ", ".join(unscored))
+        if annotated:
+            score_and_report(annotated, out, out, cfg.plots, cfg.workers)
+    options = overlay_options(cfg)
+    if any_overlays(options):
+        write_overlays(sequences, out, out, options)
+
+
+@hydra.main(version_base="1.3", config_path="pkg://conf", config_name="track")
+def main(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except InputError as error:
+        log.error("%s", error)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

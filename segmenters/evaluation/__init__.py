@@ -1,0 +1,52 @@
+"""DAVIS semi-supervised evaluation (J region similarity, F boundary accuracy), identical to the official toolkit."""
+
+from segmenters.evaluation.benchmark import (
+    GLOBAL_COLUMNS,
+    PER_SEQUENCE_COLUMNS,
+    Evaluation,
+    ObjectScores,
+    SequenceScores,
+    evaluate,
+    evaluate_sequence,
+    has_ground_truth,
+    load_sequences,
+    missing_results,
+    read_result,
+    score_frame,
+    scored_frames,
+)
+from segmenters.evaluation.metrics import (
+    BOUNDARY_TOLERANCE,
+    Statistics,
+    boundary_f,
+    boundary_map,
+    jaccard,
+    statistics,
+    tolerance_radius,
+)
+from segmenters.evaluation.report import format_report, write_csvs
+
+__all__ = [
+    "BOUNDARY_TOLERANCE",
+    "GLOBAL_COLUMNS",
+    "PER_SEQUENCE_COLUMNS",
+    "Evaluation",
+    "ObjectScores",
+    "SequenceScores",
+    "Statistics",
+    "boundary_f",
+    "boundary_map",
+    "evaluate",
+    "evaluate_sequence",
+    "format_report",
+    "has_ground_truth",
+    "jaccard",
+    "load_sequences",
+    "missing_results",
+    "read_result",
+    "score_frame",
+    "scored_frames",
+    "statistics",
+    "tolerance_radius",
+    "write_csvs",
+]

@@ -1,0 +1,71 @@
+"""A tiny synthetic DAVIS root: two textured sequences with objects that move by known amounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+
+from dreaming.io import write_labels
+
+HEIGHT, WIDTH, FRAMES = 60, 80, 7
+
+
+def square_labels(t: int) -> np.ndarray:
+    """Object 1 moves right by 2 px a frame, object 2 down by 1 px a frame."""
+    labels = np.zeros((HEIGHT, WIDTH), dtype=np.int32)
+    labels[10:30, 8 + 2 * t : 28 + 2 * t] = 1
+    labels[30 + t : 45 + t, 50:70] = 2
+    return labels
+
+
+def textured_frame(labels: np.ndarray, t: int, seed: int = 0) -> np.ndarray:
+    """A static random background; each object's own texture moves with it (object 1 right, object 2 down)."""
+    rng = np.random.default_rng(seed)
+    background, texture_1, texture_2 = (rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8) for _ in range(3))
+    frame = background.copy()
+    frame[labels == 1] = np.roll(texture_1, 2 * t, axis=1)[labels == 1]
+    frame[labels == 2] = np.roll(texture_2, t, axis=0)[labels == 2]
+    return cv2.GaussianBlur(frame, (5, 5), 0)
+
+
+def write_sequence(root: Path, name: str, annotate_all: bool = True) -> None:
+    for t in range(FRAMES):
+        labels = square_labels(t)
+        frame_path = root / "JPEGImages" / "480p" / name / f"{t:05d}.png"
+        frame_path.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(frame_path), cv2.cvtColor(textured_frame(labels, t), cv2.COLOR_RGB2BGR))
+        if annotate_all or t == 0:
+            write_labels(root / "Annotations" / "480p" / name / f"{t:05d}.png", labels)
+
+
+@pytest.fixture
+def synthetic() -> SimpleNamespace:
+    """The synthetic sequences' geometry: ``labels(t)``, ``frame(t)``, ``frames``, ``height``, ``width``."""
+    return SimpleNamespace(
+        labels=square_labels,
+        frame=lambda t: textured_frame(square_labels(t), t),
+        frames=FRAMES,
+        height=HEIGHT,
+        width=WIDTH,
+    )
+
+
+@pytest.fixture
+def davis_root(tmp_path: Path) -> Path:
+    """Sequences ``alpha`` and ``beta`` (fully annotated) of 7 frames of 80x60, objects 1 and 2."""
+    root = tmp_path / "davis"
+    for name in ("alpha", "beta"):
+        write_sequence(root, name)
+    return root
+
+
+@pytest.fixture
+def shared_davis2016() -> Path:
+    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "davis2016"
+    if not path.is_dir():
+        pytest.skip(f"the shared DAVIS-2016 development set is absent ({path.resolve()})")
+    return path
