@@ -22,6 +22,7 @@ import numpy as np
 
 from dreaming.config import DreamConfig
 from dreaming.geometry import Affine, compose_affine
+from dreaming.photometric import apply_illumination
 from dreaming.render import (
     LayerWarps,
     camera_matrix,
@@ -117,7 +118,9 @@ def render_single(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> Dre
     """Render frame a of ``params`` (from :func:`~dreaming.sampling.sample_params`)."""
     check_config(cfg)
     view, _, warps = _frame_warps(scene, params)
-    a = render_frame(scene, params, [w.to_a for w in warps], view, params["illumination"]["a"], "prev_a", cfg)
+    ill = params["illumination"]
+    background = apply_illumination(scene.background, ill["background"])
+    a = render_frame(scene, params, background, [w.to_a for w in warps], view, ill["a"], "prev_a", cfg)
     out = {**params, "visible": _visible_areas(params["objects"], [a])}
     return DreamSingle(frame=DreamedFrame(a.image, a.labels, a.prev_labels), params=out)
 
@@ -127,8 +130,10 @@ def render_pair(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> Dream
     check_config(cfg)
     view, camera, warps = _frame_warps(scene, params)
     ill = params["illumination"]
-    a = render_frame(scene, params, [w.to_a for w in warps], view, ill["a"], "prev_a", cfg)
-    b = render_frame(scene, params, [w.to_b for w in warps], compose_affine(view, camera), ill["b"], "prev_b", cfg)
+    background = apply_illumination(scene.background, ill["background"])  # one layer, lit once for both frames
+    a = render_frame(scene, params, background, [w.to_a for w in warps], view, ill["a"], "prev_a", cfg)
+    b_matrix = compose_affine(view, camera)
+    b = render_frame(scene, params, background, [w.to_b for w in warps], b_matrix, ill["b"], "prev_b", cfg)
     width, height = scene.size
     full = (0, 0, width, height)
     background = Affine(camera)

@@ -372,16 +372,17 @@ class RenderedFrame:
 def render_frame(
     scene: Scene,
     params: dict[str, Any],
+    lit_background: np.ndarray,
     warps: list[Warp],
     background_matrix: np.ndarray,
     illumination: dict[str, Any] | None,
     prev_key: str,
     cfg: DreamConfig,
 ) -> RenderedFrame:
-    """Render one frame: background through ``background_matrix``, each drawn object through ``warps``."""
+    """Render one frame: ``lit_background`` (the scene's background after its illumination change) through
+    ``background_matrix``, each drawn object through ``warps``."""
     size = scene.size
     interpolation = INTERPOLATIONS[cfg.interpolation]
-    lit_background = apply_illumination(scene.background, params["illumination"]["background"])
     background = warp_background(lit_background, background_matrix, interpolation)
     pad = 2 + (math.ceil(3 * cfg.blend.feather_sigma) if cfg.blend.method == "alpha" else 0)
     objects = params["objects"]
