@@ -38,6 +38,8 @@ from dreaming.scene import ObjectCutout, Scene
 
 GRID_STEP = 4
 """Deformations are evaluated every GRID_STEP px and interpolated bilinearly (error well below 0.1 px)."""
+PREV_GRID_STEP = 8
+"""The simulated previous mask is a coarse guess by design: its deformation is sampled more sparsely."""
 INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
 IDENTITY = Chain(())
 
@@ -181,9 +183,10 @@ def render_layer(
     source = sample_warp(warp, box, GRID_STEP, inverse=True)
     map_x = source[..., 0] - cutout.origin[0]
     map_y = source[..., 1] - cutout.origin[1]
-    alpha = cv2.remap(cutout.alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    rgb = cv2.remap(cutout.rgb, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
-    return RenderedLayer(id=cutout.id, box=box, rgb=rgb, alpha=alpha)
+    # Outside the crop the layer is transparent; the crop's 2-px margin keeps object pixels from mixing with it.
+    rgba = cv2.remap(cutout.rgba, map_x, map_y, interpolation, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    alpha = rgba[..., 3].astype(np.float32) * np.float32(1 / 255)
+    return RenderedLayer(id=cutout.id, box=box, rgb=np.ascontiguousarray(rgba[..., :3]), alpha=alpha)
 
 
 def region(box: Box) -> tuple[slice, slice]:
@@ -248,7 +251,7 @@ def simulate_previous_labels(
         if deform is not None:
             reach += math.ceil(np.abs(np.array(deform["shifts"])).max())
         box = (max(x0 - reach, 0), max(y0 - reach, 0), min(x1 + reach, width), min(y1 + reach, height))
-        source = sample_warp(deformation_from(deform), box, GRID_STEP, inverse=True)
+        source = sample_warp(deformation_from(deform), box, PREV_GRID_STEP, inverse=True)
         source[..., 0] -= x0
         source[..., 1] -= y0
         warped = cv2.remap(
@@ -300,7 +303,7 @@ def layer_flow(
         mine = src_index[where] == k
         if not mine.any():
             continue
-        motion, landed = _layer_motion(warp, box, dst_index, inverse)
+        motion, landed = _layer_motion(warp, box, dst_index, inverse, mine)
         if k == 0:  # the background spans the frame: write it everywhere, objects overwrite their pixels
             flow[where] = motion
         else:
@@ -310,9 +313,12 @@ def layer_flow(
     return flow, valid
 
 
-def _layer_motion(warp: Warp, box: Box, dst_index: np.ndarray, inverse: bool) -> tuple[np.ndarray, np.ndarray]:
+def _layer_motion(
+    warp: Warp, box: Box, dst_index: np.ndarray, inverse: bool, needed: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per pixel of ``box``: its displacement through the warp ``float32 (h, w, 2)`` (NaN where it cannot be
-    inverted) and the destination layer index it lands on ``int16 (h, w)`` (-1 outside the frame; nearest pixel)."""
+    inverted) and the destination layer index it lands on ``int16 (h, w)`` (-1 outside the frame; nearest pixel).
+    Only the ``needed`` pixels are guaranteed."""
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
     matrix = affine_matrix_of(warp)
@@ -330,7 +336,7 @@ def _layer_motion(warp: Warp, box: Box, dst_index: np.ndarray, inverse: bool) ->
             borderValue=-1,
         )
         return affine_map(matrix - np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]), box), landed
-    target = sample_warp(warp, box, GRID_STEP, inverse=inverse)
+    target = sample_warp(warp, box, GRID_STEP, inverse=inverse, needed=needed)
     lost = np.isnan(target[..., 0])
     target[lost] = -1.0
     landed = cv2.remap(dst_index, target, None, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT, borderValue=-1)

@@ -22,16 +22,15 @@ class ObjectCutout:
     Attributes:
         id: the object id in the source label map.
         origin: ``(x, y)`` of the crop's top-left pixel in the source frame.
-        rgb: ``uint8 (h, w, 3)`` crop of the source frame.
-        alpha: ``float32 (h, w)``, 1 on the object, 0 elsewhere.
+        rgba: ``uint8 (h, w, 4)`` crop of the source frame, alpha 255 on the object and 0 elsewhere (one array, so
+            that a layer is resampled in one pass).
         box: the object's tight box in source coordinates, ``(x0, y0, x1, y1)``, x1/y1 exclusive.
         contour: ``float64 (M, 2)`` boundary points ``(x, y)`` in source coordinates, in order along the outline.
     """
 
     id: int
     origin: tuple[int, int]
-    rgb: np.ndarray
-    alpha: np.ndarray
+    rgba: np.ndarray
     box: tuple[int, int, int, int]
     contour: np.ndarray
 
@@ -61,8 +60,7 @@ def cut_out(image: np.ndarray, labels: np.ndarray, object_id: int) -> ObjectCuto
     return ObjectCutout(
         id=object_id,
         origin=(x0, y0),
-        rgb=np.ascontiguousarray(image[y0:y1, x0:x1]),
-        alpha=mask[y0:y1, x0:x1].astype(np.float32),
+        rgba=np.dstack([image[y0:y1, x0:x1], mask[y0:y1, x0:x1] * np.uint8(255)]),
         box=(x, y, x + w, y + h),
         contour=contour,
     )

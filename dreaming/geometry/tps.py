@@ -53,15 +53,28 @@ def tps_transform(points: np.ndarray, controls: np.ndarray, coefficients: np.nda
 
 def tps_jacobian(points: np.ndarray, controls: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
     """Jacobian of a fitted TPS at ``points (N, 2)``: ``float64 (N, 2, 2)``, ``J[n, i, j] = d f_i / d x_j``."""
+    return tps_transform_with_jacobian(points, controls, coefficients)[1]
+
+
+def tps_transform_with_jacobian(
+    points: np.ndarray, controls: np.ndarray, coefficients: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`tps_transform` and :func:`tps_jacobian` in one pass (they share the distances and logarithms).
+
+    Returns:
+        ``float64 (N, 2)`` values and ``float64 (N, 2, 2)`` Jacobians.
+    """
     points = np.asarray(points, dtype=np.float64)
     k = len(controls)
+    weights, affine = coefficients[:k], coefficients[k:]
     dx = points[:, 0, None] - controls[None, :, 0]
     dy = points[:, 1, None] - controls[None, :, 1]
     r2 = dx * dx + dy * dy
+    log = np.log(np.maximum(r2, 1e-300))
+    values = (r2 * log) @ weights + affine[0] + points @ affine[1:]
     # dU/dp = 2 (p - c) (log r^2 + 1), which tends to 0 at r = 0.
-    slope = np.where(r2 > 0, 2.0 * (np.log(np.maximum(r2, 1e-300)) + 1.0), 0.0)
-    weights = coefficients[:k]  # (K, 2): per control point, per output coordinate
+    slope = np.where(r2 > 0, 2.0 * (log + 1.0), 0.0)
     jac = np.empty((len(points), 2, 2))
-    for j, d in enumerate((dx, dy)):
-        jac[:, :, j] = (slope * d) @ weights + coefficients[k + 1 + j]
-    return jac
+    jac[:, :, 0] = (slope * dx) @ weights + affine[1]
+    jac[:, :, 1] = (slope * dy) @ weights + affine[2]
+    return values, jac

@@ -8,6 +8,7 @@ from target to source.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,7 +17,7 @@ import cv2
 import numpy as np
 
 from dreaming.geometry.affine import compose_affine, invert_affine, transform_points
-from dreaming.geometry.tps import tps_coefficients, tps_jacobian, tps_transform
+from dreaming.geometry.tps import tps_coefficients, tps_transform, tps_transform_with_jacobian
 
 
 class Warp(Protocol):
@@ -67,10 +68,10 @@ class ThinPlateSpline:
         linear = self.coefficients[k + 1 :].T  # (2, 2): rows are output coordinates
         x = (target - self.coefficients[k]) @ np.linalg.inv(linear).T
         for _ in range(self.iterations):
-            residual = target - self.forward(x)
+            value, jac = tps_transform_with_jacobian(x, self.controls, self.coefficients)
+            residual = target - value
             if np.abs(residual).max(initial=0.0) < self.tolerance:
                 return x
-            jac = tps_jacobian(x, self.controls, self.coefficients)
             det = jac[:, 0, 0] * jac[:, 1, 1] - jac[:, 0, 1] * jac[:, 1, 0]
             with np.errstate(divide="ignore", invalid="ignore"):
                 dx = (jac[:, 1, 1] * residual[:, 0] - jac[:, 0, 1] * residual[:, 1]) / det
@@ -149,13 +150,20 @@ def deformation(points: np.ndarray, shifts: np.ndarray) -> Warp:
 
 
 def sample_map(
-    mapping: Callable[[np.ndarray], np.ndarray], box: tuple[int, int, int, int], step: int = 1
+    mapping: Callable[[np.ndarray], np.ndarray],
+    box: tuple[int, int, int, int],
+    step: int = 1,
+    needed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Evaluate a point mapping on every pixel of ``box = (x0, y0, x1, y1)`` (x1, y1 exclusive).
 
     With ``step > 1`` the mapping is evaluated on a grid every ``step`` px (one node beyond the box on each side)
     and bilinearly interpolated in between with float weights (``cv2.resize``; ``cv2.remap`` would quantise them to
     1/32 px) — sub-0.1-px for the smooth TPS deformations used here.
+
+    Args:
+        needed: optional ``bool (y1 - y0, x1 - x0)``: only these pixels must be right; grid nodes that none of them
+            depends on are skipped (their pixels get arbitrary values).
 
     Returns:
         ``float32 (y1 - y0, x1 - x0, 2)``: the mapped ``(x, y)`` of each pixel.
@@ -174,34 +182,57 @@ def sample_map(
     xs = ax + offset + step * np.arange(columns, dtype=np.float64)
     ys = ay + offset + step * np.arange(rows, dtype=np.float64)
     grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-    coarse = mapping(grid).reshape(rows, columns, 2).astype(np.float32)
-    dense = cv2.resize(coarse, (columns * step, rows * step), interpolation=cv2.INTER_LINEAR)
     left, top = step + x0 - ax, step + y0 - ay
+    coarse = np.zeros((rows * columns, 2), dtype=np.float32)
+    use = (
+        np.ones(rows * columns, dtype=bool) if needed is None else _needed_nodes(needed, left, top, rows, columns, step)
+    )
+    coarse[use] = mapping(grid[use])
+    dense = cv2.resize(coarse.reshape(rows, columns, 2), (columns * step, rows * step), interpolation=cv2.INTER_LINEAR)
     return dense[top : top + height, left : left + width]
+
+
+def _needed_nodes(needed: np.ndarray, left: int, top: int, rows: int, columns: int, step: int) -> np.ndarray:
+    """Grid nodes within one cell of a needed pixel (each pixel interpolates its four surrounding nodes)."""
+    canvas = np.zeros((rows * step, columns * step), dtype=np.uint8)
+    canvas[top : top + needed.shape[0], left : left + needed.shape[1]] = needed
+    cells = canvas.reshape(rows, step, columns, step).max(axis=(1, 3))
+    return cv2.dilate(cells, np.ones((3, 3), np.uint8)).astype(bool).ravel()
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(width: int, height: int) -> np.ndarray:
+    grid = np.empty((height, width, 2), dtype=np.float32)
+    grid[..., 0] = np.arange(width, dtype=np.float32)[None, :]
+    grid[..., 1] = np.arange(height, dtype=np.float32)[:, None]
+    grid.flags.writeable = False
+    return grid
 
 
 def affine_map(matrix: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     """:func:`sample_map` of an affine ``(2, 3)`` matrix, computed directly: ``float32 (h, w, 2)``."""
     x0, y0, x1, y1 = box
-    xs = np.arange(x0, x1, dtype=np.float64)
-    ys = np.arange(y0, y1, dtype=np.float64)
-    out = np.empty((y1 - y0, x1 - x0, 2), dtype=np.float32)
-    for i in range(2):
-        row = (matrix[i, 0] * xs + matrix[i, 2]).astype(np.float32)
-        column = (matrix[i, 1] * ys).astype(np.float32)
-        np.add(row[None, :], column[:, None], out=out[..., i])
-    return out
+    # Pixel coordinates of the box, relative to its corner, through the matrix moved to that corner.
+    local = np.asarray(matrix, dtype=np.float64).copy()
+    local[:, 2] += local[:, :2] @ np.array([x0, y0], dtype=np.float64)
+    return cv2.transform(_pixel_grid(x1 - x0, y1 - y0), local)
 
 
-def sample_warp(warp: Warp, box: tuple[int, int, int, int], step: int = 1, inverse: bool = False) -> np.ndarray:
+def sample_warp(
+    warp: Warp,
+    box: tuple[int, int, int, int],
+    step: int = 1,
+    inverse: bool = False,
+    needed: np.ndarray | None = None,
+) -> np.ndarray:
     """``warp.forward`` (or ``warp.inverse``) on every pixel of ``box``: ``float32 (h, w, 2)``.
 
-    Affine warps are evaluated exactly; others via :func:`sample_map` with ``step``.
+    Affine warps are evaluated exactly; others via :func:`sample_map` with ``step`` (and ``needed``).
     """
     matrix = affine_matrix_of(warp)
     if matrix is not None:
         return affine_map(invert_affine(matrix) if inverse else matrix, box)
-    return sample_map(warp.inverse if inverse else warp.forward, box, step)
+    return sample_map(warp.inverse if inverse else warp.forward, box, step, needed)
 
 
 def affine_matrix_of(warp: Warp) -> np.ndarray | None:
