@@ -14,7 +14,7 @@ from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
 from dreaming.davis import Sequence as DavisSequence
-from dreaming.errors import InputError
+from dreaming.errors import InputError, exits_on_input_error
 from segmenters.evaluation import Evaluation, evaluate, format_report, load_sequences, write_csvs
 from segmenters.visualize import OverlayOptions, plot_scores, write_sequence_overlays
 
@@ -72,12 +72,9 @@ def run(cfg: DictConfig) -> Evaluation:
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="eval")
+@exits_on_input_error
 def main(cfg: DictConfig) -> None:
-    try:
-        run(cfg)
-    except InputError as error:
-        log.error("%s", error)
-        raise SystemExit(2) from None
+    run(cfg)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import hydra
 from hydra.utils import instantiate, to_absolute_path
 from omegaconf import DictConfig
 
-from dreaming.errors import InputError
+from dreaming.errors import InputError, exits_on_input_error
 from segmenters.cli_eval import any_overlays, overlay_options, score_and_report, selected_sequences, write_overlays
 from segmenters.evaluation import has_ground_truth
 from segmenters.tracking import Tracker, track_sequences
@@ -41,12 +41,9 @@ def run(cfg: DictConfig) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="track")
+@exits_on_input_error
 def main(cfg: DictConfig) -> None:
-    try:
-        run(cfg)
-    except InputError as error:
-        log.error("%s", error)
-        raise SystemExit(2) from None
+    run(cfg)
 
 
 if __name__ == "__main__":
