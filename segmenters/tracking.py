@@ -27,12 +27,15 @@ from dreaming.io import VOID, object_ids, read_frame, read_labels, write_labels
 class Tracker(Protocol):
     """Semi-supervised video object segmentation from the labels of the first frame."""
 
-    def track(self, frames: Iterable[np.ndarray], first_labels: np.ndarray) -> Iterator[np.ndarray]:
+    def track(
+        self, frames: Iterable[np.ndarray], first_labels: np.ndarray, name: str | None = None
+    ) -> Iterator[np.ndarray]:
         """Segment every frame.
 
         Args:
             frames: ``uint8 (H, W, 3)`` RGB frames in order, the annotated one first; consumed lazily.
             first_labels: ``int32 (H, W)`` object ids of the first frame, 0 background, no void.
+            name: the video's name, for trackers that keep per-video state (datasets, checkpoints, timings).
 
         Yields:
             ``int32 (H, W)`` labels per frame using only the ids of ``first_labels``; frame 0 is ``first_labels``.
@@ -97,7 +100,7 @@ def track_sequence(tracker: Tracker, sequence: Sequence, out: str | os.PathLike[
     allowed = {0, *object_ids(labels)}
     target = Path(out) / sequence.name
     with atomic_directory(target) as tmp:
-        outputs = tracker.track(_frames(sequence, labels.shape), labels)
+        outputs = tracker.track(_frames(sequence, labels.shape), labels, name=sequence.name)
         count = 0
         for frame_path, result in tqdm(
             zip(sequence.frames, outputs, strict=False),

@@ -12,12 +12,7 @@ import cv2
 import numpy as np
 
 from dreaming.io import object_ids
-
-_DIS_PRESETS = {
-    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
-    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
-    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
-}
+from segmenters.optical_flow import dis_estimator
 
 
 def sampling_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,13 +63,14 @@ class FlowTracker:
     """
 
     def __init__(self, preset: str = "medium", threshold: float = 0.5) -> None:
-        if preset not in _DIS_PRESETS:
-            raise ValueError(f"unknown DIS preset {preset!r}; expected one of {sorted(_DIS_PRESETS)}")
+        dis_estimator(preset)  # an unknown preset fails here, not at the first frame
         self.preset = preset
         self.threshold = threshold
 
-    def track(self, frames: Iterable[np.ndarray], first_labels: np.ndarray) -> Iterator[np.ndarray]:
-        dis = cv2.DISOpticalFlow.create(_DIS_PRESETS[self.preset])
+    def track(
+        self, frames: Iterable[np.ndarray], first_labels: np.ndarray, name: str | None = None
+    ) -> Iterator[np.ndarray]:
+        dis = dis_estimator(self.preset)
         labels, previous = first_labels.astype(np.int32), None
         for frame in frames:
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)

@@ -120,7 +120,9 @@ def test_first_frame_void_becomes_background(davis_root: Path, tmp_path: Path, s
 
 
 class _FailingTracker:
-    def track(self, frames: Iterable[np.ndarray], first_labels: np.ndarray) -> Iterator[np.ndarray]:
+    def track(
+        self, frames: Iterable[np.ndarray], first_labels: np.ndarray, name: str | None = None
+    ) -> Iterator[np.ndarray]:
         for index, _ in enumerate(frames):
             if index == 3:
                 raise RuntimeError("boom")
@@ -128,12 +130,16 @@ class _FailingTracker:
 
 
 class _ShortTracker:
-    def track(self, frames: Iterable[np.ndarray], first_labels: np.ndarray) -> Iterator[np.ndarray]:
+    def track(
+        self, frames: Iterable[np.ndarray], first_labels: np.ndarray, name: str | None = None
+    ) -> Iterator[np.ndarray]:
         yield first_labels
 
 
 class _InventiveTracker:
-    def track(self, frames: Iterable[np.ndarray], first_labels: np.ndarray) -> Iterator[np.ndarray]:
+    def track(
+        self, frames: Iterable[np.ndarray], first_labels: np.ndarray, name: str | None = None
+    ) -> Iterator[np.ndarray]:
         for _ in frames:
             yield first_labels + 1
 

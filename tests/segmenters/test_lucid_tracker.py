@@ -1,0 +1,252 @@
+"""LucidTracker end to end: it learns (beats the flow reference), handles many objects, reloads, and fails cleanly."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_module
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from dreaming.davis import load_sequence
+from dreaming.errors import InputError
+from dreaming.io import object_ids, read_annotated_frame, read_frame, read_labels
+from dreaming.samples import make_clip
+from segmenters import cli_track
+from segmenters.baselines import FlowTracker
+from segmenters.evaluation.metrics import boundary_f, jaccard
+from segmenters.lucid.tracker import LucidTracker
+from segmenters.tracking import track_sequence
+
+# Sizes for tests: dreams inpainted with Telea, few pairs, small crops and networks, one torch thread.
+TINY: dict[str, Any] = {
+    "inpaint": "telea",
+    "pairs": 4,
+    "crop": {"size": 32, "min_side": 16},
+    "appearance": {"widths": [4, 8]},
+    "motion": {"widths": [4, 8]},
+    "train": {"steps": 4, "batch_size": 2},
+    "device": "cpu",
+    "threads": 1,
+    "progress": False,
+}
+
+# Enough to learn the embedded clip's objects in about a minute on one core.
+LEARNING: dict[str, Any] = {
+    "inpaint": "telea",
+    "pairs": 24,
+    "crop": {"size": 64, "min_side": 16},
+    "appearance": {"widths": [16, 32, 64, 64]},
+    "motion": {"enabled": False},
+    "train": {"steps": 400, "batch_size": 8, "lr": 0.003},
+    "device": "cpu",
+    "threads": 1,
+    "progress": False,
+}
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny networks gain nothing from more threads, and shared CI cores make two threads much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def j_and_f(predictions: list[np.ndarray], truth: list[np.ndarray]) -> float:
+    """Mean of J and F over objects and frames after the first (the DAVIS protocol)."""
+    scores = [
+        (float(jaccard(p == i, t == i)) + float(boundary_f(p == i, t == i))) / 2
+        for p, t in zip(predictions[1:], truth[1:], strict=True)
+        for i in object_ids(truth[0])
+    ]
+    return float(np.mean(scores))
+
+
+@pytest.fixture(scope="module")
+def embedded() -> Any:
+    return make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
+
+
+@pytest.mark.slow
+def test_trained_tracker_beats_flow_propagation_on_the_embedded_clip(embedded: Any) -> None:
+    torch.set_num_threads(1)
+    lucid = list(LucidTracker(**LEARNING).track(embedded.frames, embedded.labels[0], name="clip"))
+    flow = list(FlowTracker().track(embedded.frames, embedded.labels[0]))
+    lucid_score, flow_score = j_and_f(lucid, embedded.labels), j_and_f(flow, embedded.labels)
+    assert lucid_score > flow_score + 0.03, (lucid_score, flow_score)
+    # Ids kept, one label per pixel, the first frame as given.
+    assert np.array_equal(lucid[0], embedded.labels[0])
+    for labels in lucid:
+        assert labels.dtype == np.int32 and labels.shape == embedded.labels[0].shape
+        assert set(np.unique(labels).tolist()) <= {0, 1, 2, 3}
+
+
+def test_untrained_network_is_no_better_than_flow(embedded: Any) -> None:
+    """The check above can fail: a barely trained model does not beat the reference."""
+    lucid = list(LucidTracker(**TINY).track(embedded.frames[:8], embedded.labels[0]))
+    flow = list(FlowTracker().track(embedded.frames[:8], embedded.labels[0]))
+    assert j_and_f(lucid, embedded.labels[:8]) < j_and_f(flow, embedded.labels[:8])
+
+
+def test_an_empty_guidance_gives_an_empty_object(embedded: Any) -> None:
+    model = LucidTracker(**TINY).fit(embedded.frames[0], embedded.labels[0])
+    first = embedded.labels[0]
+    guidance = [first == 1, np.zeros_like(first, dtype=bool), first == 3]
+    labels = model.segment(embedded.frames[1], np.zeros((*first.shape, 2), np.float32), guidance, (1, 2, 3))
+    assert 2 not in labels and labels.dtype == np.int32
+
+
+def test_an_object_leaving_the_frame_ends_empty_and_nothing_crashes() -> None:
+    """The camera pans: the scene moves 8 px left per frame; object 2 (6 px wide, at the left edge) leaves at once;
+    object 1 is half out by the last frame."""
+    rng = np.random.default_rng(0)
+    scene = cv2.resize(rng.integers(0, 256, (30, 100, 3), dtype=np.uint8), (400, 120), interpolation=cv2.INTER_CUBIC)
+    frames = [np.ascontiguousarray(scene[:, 8 * t : 8 * t + 160]) for t in range(6)]
+    first = np.zeros((120, 160), np.int32)
+    first[40:80, 20:50] = 1
+    first[50:70, 0:6] = 2
+    outputs = list(LucidTracker(**TINY).track(frames, first))
+    assert len(outputs) == 6 and all(o.shape == first.shape and o.dtype == np.int32 for o in outputs)
+    assert all(2 not in o for o in outputs[1:])
+    assert all(set(np.unique(o).tolist()) <= {0, 1} for o in outputs[1:])
+
+
+def test_checkpoint_reload_gives_identical_predictions(embedded: Any, tmp_path: Path) -> None:
+    settings = {**TINY, "checkpoints": str(tmp_path / "ckpt"), "report": str(tmp_path)}
+    frames, first = embedded.frames[:5], embedded.labels[0]
+    trained = LucidTracker(**settings)
+    before = list(trained.track(frames, first, name="clip"))
+    assert (tmp_path / "ckpt" / "clip.pt").is_file()
+    assert trained.stage_times["clip"]["train"] > 0
+
+    reloaded = LucidTracker(**settings)
+    after = list(reloaded.track(frames, first, name="clip"))
+    assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    assert reloaded.stage_times["clip"]["train"] == 0.0  # read, not trained again
+    rows = list(csv.DictReader((tmp_path / "stage_times.csv").open()))
+    assert [r["video"] for r in rows] == ["clip"] and float(rows[0]["total_s"]) >= 0
+
+    changed = LucidTracker(**{**settings, "appearance": {"widths": [4, 8, 8]}})
+    with pytest.raises(InputError, match="checkpoint of other settings"):
+        list(changed.track(frames, first, name="clip"))
+
+
+def test_training_is_deterministic_on_cpu(embedded: Any) -> None:
+    frames, first = embedded.frames[:4], embedded.labels[0]
+    a = list(LucidTracker(**TINY).track(frames, first))
+    b = list(LucidTracker(**TINY).track(frames, first))
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_crowd_clip_with_44_objects(crowd_paths: tuple[Path, Path]) -> None:
+    image_path, mask_path = crowd_paths
+    image, labels = read_annotated_frame(image_path, mask_path)
+    frames_dir = image_path.parent
+    frames = [image] + [read_frame(p) for p in sorted(frames_dir.glob("*.jpg"))[1:3]]
+    ids = object_ids(labels)
+    assert len(ids) == 44
+    outputs = list(LucidTracker(**{**TINY, "pairs": 1, "train": {"steps": 1, "batch_size": 2}}).track(frames, labels))
+    assert len(outputs) == 3
+    assert all(set(np.unique(o).tolist()) <= {0, *ids} for o in outputs)
+
+
+# Bad input, through the same entry point as lucid-track.
+
+
+def test_sequence_without_its_annotated_frame(davis_root: Path, tmp_path: Path) -> None:
+    (davis_root / "Annotations" / "480p" / "alpha" / "00000.png").unlink()
+    with pytest.raises(InputError, match=r"alpha.00000\.png.*no annotation"):
+        track_sequence(LucidTracker(**TINY), load_sequence(davis_root, "alpha"), tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "alpha").exists()
+
+
+def test_mask_and_frame_of_different_sizes(davis_root: Path, tmp_path: Path) -> None:
+    frame = davis_root / "JPEGImages" / "480p" / "alpha" / "00000.png"
+    cv2.imwrite(str(frame), cv2.resize(cv2.imread(str(frame)), (40, 30)))
+    with pytest.raises(InputError, match=r"00000\.png.*40x30"):
+        track_sequence(LucidTracker(**TINY), load_sequence(davis_root, "alpha"), tmp_path / "out", progress=False)
+    assert not (tmp_path / "out" / "alpha").exists()
+
+
+def test_corrupt_middle_frame_fails_the_sequence_and_keeps_earlier_results(davis_root: Path, tmp_path: Path) -> None:
+    """Policy: a frame that cannot be read stops its sequence with an error naming it; nothing of that run is
+    written, and the results of an earlier run stay as they were."""
+    out = tmp_path / "out"
+    sequence = load_sequence(davis_root, "alpha")
+    track_sequence(LucidTracker(**TINY), sequence, out, progress=False)
+    earlier = {p.name: p.read_bytes() for p in (out / "alpha").iterdir()}
+    (davis_root / "JPEGImages" / "480p" / "alpha" / "00003.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(InputError, match=r"00003\.png.*corrupt"):
+        track_sequence(LucidTracker(**TINY), load_sequence(davis_root, "alpha"), out, progress=False)
+    assert {p.name: p.read_bytes() for p in (out / "alpha").iterdir()} == earlier
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+# lucid-track tracker=lucid
+
+
+def track_config(overrides: list[str]) -> DictConfig:
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        return compose("track", overrides=overrides)
+
+
+def tiny_overrides() -> list[str]:
+    return [
+        "tracker.inpaint=telea",
+        "tracker.pairs=4",
+        "tracker.crop.size=32",
+        "tracker.crop.min_side=16",
+        "tracker.appearance.widths=[4,8]",
+        "tracker.motion.widths=[4,8]",
+        "tracker.train.steps=3",
+        "tracker.train.batch_size=2",
+        "tracker.threads=1",
+        "tracker.progress=false",
+    ]
+
+
+def test_lucid_track_end_to_end(davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "lucid"
+    cfg = track_config([f"data.root={davis_root}", f"out={out}", "tracker=lucid", "overlays.video=false"])
+    assert cfg.tracker._target_ == "segmenters.lucid.tracker.LucidTracker"
+    assert cfg.tracker.train.steps == 1200 and cfg.tracker.crop.size == 128  # profile=cpu by default
+    cli_track.run(track_config([f"data.root={davis_root}", f"out={out}", "tracker=lucid", *tiny_overrides()]))
+    assert "J&F-Mean" in capsys.readouterr().out
+    for name in ("alpha", "beta"):
+        assert len(list((out / name).glob("*.png"))) == 7
+        assert set(np.unique(read_labels(out / name / "00006.png")).tolist()) <= {0, 1, 2}
+        assert (out / "checkpoints" / f"{name}.pt").is_file()
+    rows = list(csv.DictReader((out / "stage_times.csv").open()))
+    assert [r["video"] for r in rows] == ["alpha", "beta"]
+    assert (out / "per-sequence_results.csv").is_file()
+
+
+def test_gpu_profile_runs_on_cpu_at_tiny_sizes(davis_root: Path, tmp_path: Path) -> None:
+    cfg = track_config([f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid", "profile=gpu"])
+    assert cfg.tracker.pairs == 2500 and cfg.tracker.device == "auto" and len(cfg.tracker.appearance.widths) == 5
+    overrides = [
+        f"data.root={davis_root}",
+        f"out={tmp_path}",
+        "tracker=lucid",
+        "profile=gpu",
+        *tiny_overrides(),
+        "tracker.appearance.widths=[4,8,8,8,8]",
+        "tracker.motion.widths=[4,8,8,8,8]",
+        "tracker.device=cpu",
+        "tracker.train.workers=0",
+    ]
+    tracker = instantiate(track_config(overrides).tracker)
+    sequence = load_sequence(davis_root, "beta")
+    result = track_sequence(tracker, sequence, tmp_path / "gpu", progress=False)
+    assert len(list(result.glob("*.png"))) == 7
+    shutil.rmtree(tmp_path / "gpu")
