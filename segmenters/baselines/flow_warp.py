@@ -11,28 +11,9 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
+from dreaming.flow import flow_targets
 from dreaming.io import object_ids
 from segmenters.optical_flow import dis_estimator
-
-
-def sampling_maps(flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``cv2.remap`` maps ``(x + dx, y + dy)`` of a ``float32 (H, W, 2)`` flow: two ``float32 (H, W)``."""
-    height, width = flow.shape[:2]
-    map_x = flow[..., 0] + np.arange(width, dtype=np.float32)[None, :]
-    map_y = flow[..., 1] + np.arange(height, dtype=np.float32)[:, None]
-    return map_x, map_y
-
-
-def warp_backward(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """Bilinearly sample ``image`` at the points of :func:`sampling_maps`; samples outside the image are 0.
-
-    Args:
-        image: ``float32 (H, W)`` or ``(H, W, C)`` with C ≤ 4, the second image of the flow.
-
-    Returns:
-        ``image`` as seen from the first image of the flow, same shape and dtype.
-    """
-    return cv2.remap(image, *maps, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def propagate_labels(labels: np.ndarray, flow: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -45,11 +26,12 @@ def propagate_labels(labels: np.ndarray, flow: np.ndarray, threshold: float = 0.
     Returns:
         ``int32 (H, W)`` labels of the new frame, using ids of ``labels`` only.
     """
-    maps = sampling_maps(flow)
+    targets = flow_targets(flow)  # once for every object
     result = np.zeros(labels.shape, dtype=np.int32)
     best = np.full(labels.shape, threshold, dtype=np.float32)
     for object_id in object_ids(labels):
-        soft = warp_backward((labels == object_id).astype(np.float32), maps)
+        mask = (labels == object_id).astype(np.float32)
+        soft = cv2.remap(mask, targets, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         wins = soft > best
         result[wins] = object_id
         best[wins] = soft[wins]

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from dreaming.davis import load_sequence
+from dreaming.flow import warp_backward
 from dreaming.io import read_labels, write_labels
 from segmenters.baselines import CopyTracker, FlowTracker
-from segmenters.baselines.flow_warp import propagate_labels, sampling_maps, warp_backward
+from segmenters.baselines.flow_warp import propagate_labels
 from segmenters.evaluation import jaccard
 from segmenters.tracking import Tracker, atomic_directory, track_sequence
 
@@ -31,11 +32,11 @@ def test_warp_backward_samples_at_the_flow_target() -> None:
     image = np.arange(20, dtype=np.float32).reshape(4, 5)
     flow = np.zeros((4, 5, 2), dtype=np.float32)
     flow[..., 0] = 1.0  # every pixel is seen one pixel to the right in `image`
-    warped = warp_backward(image, sampling_maps(flow))
+    warped = warp_backward(image, flow)
     np.testing.assert_array_equal(warped[:, :4], image[:, 1:])
     np.testing.assert_array_equal(warped[:, 4], 0)  # sampled outside the image
     flow[..., 0] = 0.5
-    np.testing.assert_allclose(warp_backward(image, sampling_maps(flow))[:, :4], image[:, :4] + 0.5)
+    np.testing.assert_allclose(warp_backward(image, flow)[:, :4], image[:, :4] + 0.5)
 
 
 def test_propagate_labels_moves_every_object_and_keeps_ids() -> None:
