@@ -15,11 +15,11 @@ import argparse
 import cProfile
 import pstats
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
+from timing import best_of
 
 from dreaming.config import preset
 from dreaming.dream import Scene, dream_pair
@@ -37,15 +37,6 @@ STAGES: dict[str, list[tuple[str, str]]] = {
     "previous-frame masks": [("render.py", "simulate_previous_labels")],
     "exact flows + validity": [("render.py", "layer_flow")],
 }
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def floor_ms(image_path: Path | None, image: np.ndarray, repeat: int = 30) -> float:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from timing import best_of
 
 from dreaming.io import read_labels
 from segmenters.baselines import CopyTracker
@@ -21,15 +21,6 @@ from segmenters.evaluation import evaluate, load_sequences, scored_frames
 from segmenters.tracking import track_sequences
 
 SHARED_DAVIS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "davis2016"
-
-
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main() -> None:

@@ -7,10 +7,7 @@ its frames are written, so a partially written results folder never looks comple
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -20,7 +17,7 @@ from tqdm import tqdm
 
 from dreaming.davis import Sequence
 from dreaming.errors import InputError
-from dreaming.io import VOID, object_ids, read_frame, read_labels, write_labels
+from dreaming.io import VOID, atomic_directory, object_ids, read_frame, read_labels, write_labels
 
 
 @runtime_checkable
@@ -51,31 +48,6 @@ def first_labels(sequence: Sequence) -> np.ndarray:
     if not object_ids(labels):
         raise InputError(path, "the first-frame annotation contains no object", "at least one object id")
     return labels
-
-
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary folder beside ``path`` that replaces ``path`` (and whatever it held) on success.
-
-    On failure the temporary folder is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A plain mkdir (not mkdtemp's private 0700) so the folder gets the usual permissions.
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if path.exists():
-        old = path.parent / f".{path.name}.{secrets.token_hex(4)}.old"
-        os.replace(path, old)
-    os.replace(tmp, path)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _frames(sequence: Sequence, size: tuple[int, int]) -> Iterator[np.ndarray]:

@@ -12,11 +12,11 @@ import pytest
 
 from dreaming.davis import load_sequence
 from dreaming.flow import warp_backward
-from dreaming.io import read_labels, write_labels
+from dreaming.io import atomic_directory, read_labels, write_labels
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.baselines.flow_warp import propagate_labels
 from segmenters.evaluation import jaccard
-from segmenters.tracking import Tracker, atomic_directory, track_sequence
+from segmenters.tracking import Tracker, track_sequence
 
 
 def test_copy_repeats_the_first_labels(synthetic: SimpleNamespace) -> None:
