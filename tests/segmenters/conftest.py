@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from dreaming.io import write_labels
 
@@ -69,3 +71,12 @@ def shared_davis2016() -> Path:
     if not path.is_dir():
         pytest.skip(f"the shared DAVIS-2016 development set is absent ({path.resolve()})")
     return path
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tiny networks gain nothing from more threads, and shared CI cores make two threads much slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
