@@ -28,6 +28,8 @@ class SubsetConfig:
 
     erase_p: float = 0.5
     """Probability that an object outside the manipulated subset is erased (inpainted away) instead of kept."""
+    manipulate: bool = True
+    """Cut out, deform and re-place a random non-empty subset of the objects; false: every object stays in place."""
 
 
 @dataclass
@@ -143,6 +145,49 @@ def fast() -> DreamConfig:
 
 
 PRESETS = {"paper": paper, "fast": fast}
+
+COMPONENTS = ("move_objects", "deform", "camera", "illumination", "prev_mask")
+"""Dreaming components that :func:`without` can switch off (for ablations)."""
+
+
+def without(cfg: DreamConfig, components: tuple[str, ...] | list[str]) -> DreamConfig:
+    """``cfg`` with the named components switched off:
+
+    * ``move_objects``: no object is cut out, moved or erased, and none moves on its own from a to b, so the
+      inpainted background is never seen (only the view and the camera move);
+    * ``deform``: no thin-plate-spline deformation of the objects (placement and motion a → b keep their shifts);
+    * ``camera``: no camera motion from a to b;
+    * ``illumination``: no HSV illumination change;
+    * ``prev_mask``: the previous-frame mask is the object's own mask, not a deformed and dilated one.
+    """
+    from dreaming.errors import InputError
+
+    unknown = sorted(set(components) - set(COMPONENTS))
+    if unknown:
+        raise InputError("components", f"unknown dreaming component {unknown[0]!r}", f"some of {COMPONENTS}")
+    motion_types = cfg.motion_types
+    if "move_objects" in components:
+        cfg = replace(cfg, subset=replace(cfg.subset, manipulate=False, erase_p=0.0))
+        motion_types = tuple(t for t in motion_types if t == "camera")
+    if "camera" in components:
+        motion_types = tuple(t.replace("camera+", "") for t in motion_types if t != "camera")
+    if not motion_types:
+        raise InputError("components", f"without {sorted(components)} nothing moves from a to b", "some motion left")
+    cfg = replace(cfg, motion_types=motion_types)
+    if "deform" in components:
+        motion = cfg.object_motion
+        cfg = replace(
+            cfg,
+            deform=replace(cfg.deform, shift=0.0),
+            object_motion=replace(motion, kinds=("shift",), deform=replace(motion.deform, shift=0.0)),
+        )
+    if "illumination" in components:
+        cfg = replace(cfg, illumination=replace(cfg.illumination, p=0.0))
+    if "prev_mask" in components:
+        cfg = replace(
+            cfg, prev_mask=replace(cfg.prev_mask, deform=replace(cfg.prev_mask.deform, shift=0.0), dilation_radius=0)
+        )
+    return cfg
 
 
 def preset(name: str) -> DreamConfig:

@@ -96,7 +96,7 @@ def sample_params(scene: Scene, rng: np.random.Generator, cfg: DreamConfig, pair
 
     # Step 2: manipulate a random k-subset; keep or erase the others.
     ids = list(scene.ids)
-    k = int(rng.integers(1, len(ids) + 1))
+    k = int(rng.integers(1, len(ids) + 1)) if cfg.subset.manipulate else 0
     manipulated = sorted(int(i) for i in rng.choice(ids, size=k, replace=False))
     kept, erased = [], []
     for object_id in ids:
