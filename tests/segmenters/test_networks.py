@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from segmenters.lucid.crops import Window, crop, crop_flow, mask_window, paste, paste_region
-from segmenters.lucid.fusion import fuse, merge_objects
 from segmenters.lucid.inputs import flow_features, network_inputs, warp_guidance
 from segmenters.networks import UNet
+from segmenters.postprocess.fusion import fuse, merge_objects
 
 
 @pytest.mark.parametrize(("widths", "size"), [((4, 8), (16, 16)), ((4, 8, 16, 16), (40, 24)), ((4, 8, 16), (30, 18))])
