@@ -1,11 +1,13 @@
-"""LucidTracker on DAVIS sequences (dream → train → track per sequence, Dask-parallel), beside the ``copy`` and
-``flow`` reference trackers measured in the same run: per-sequence J&F, J, F and the seconds of each stage.
+"""LucidTracker on DAVIS sequences (dream → train → tune → track per sequence, Dask-parallel), beside the ``copy``
+and ``flow`` reference trackers measured in the same run: per-sequence J&F, J, F and the seconds of each stage.
 
     python benchmarks/track_davis.py [--root ../shared/data/davis2016] [--sequences bear kite-walk]
-        [--profile cpu] [--workers 2] [--out outputs/track_davis] [--overlays bear] [tracker.flow=estimated ...]
+        [--profile cpu] [--workers 2] [--out outputs/track_davis] [--overlays bear] [--untuned]
+        [tracker.flow=estimated ...]
 
-Trailing arguments are Hydra overrides of ``conf/track.yaml`` (``tracker.*`` for the Lucid tracker). With
-``--workers N`` sequences run N at a time, each in its own process on one torch thread.
+Trailing arguments are Hydra overrides of ``conf/track.yaml`` (``tracker.*`` for the Lucid tracker). Sequences run
+``--workers`` at a time, each in its own process on one torch thread. ``--untuned`` also tracks with the
+post-processing as configured (reusing the trained networks), to show what the tuning on held-out dreams gains.
 """
 
 from __future__ import annotations
@@ -15,32 +17,20 @@ import csv
 import io
 import time
 from pathlib import Path
-from typing import Any
 
-import cv2
-from distributed import Client, LocalCluster
 from hydra import compose, initialize_config_module
-from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from dreaming.davis import load_sequence
 from dreaming.io import atomic_path
+from dreaming.pipeline import ClusterConfig, open_client
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.evaluation import evaluate, load_sequences
 from segmenters.evaluation.report import format_table
-from segmenters.tracking import track_sequence
+from segmenters.tracking import track_sequences, track_sequences_on_cluster, write_stage_times
 from segmenters.visualize import OverlayOptions, write_sequence_overlays
 
 SHARED_DAVIS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "davis2016"
-
-
-def lucid_sequence(tracker_cfg: dict[str, Any], root: str, name: str, out: str) -> dict[str, float]:
-    """Dream, train and track one sequence in a worker; its stage times and wall seconds."""
-    cv2.setNumThreads(1)  # parallelism comes from the worker processes
-    started = time.perf_counter()
-    tracker = instantiate(OmegaConf.create(tracker_cfg))
-    track_sequence(tracker, load_sequence(root, name), out, progress=False)
-    return {**tracker.stage_times[name], "wall": time.perf_counter() - started}
+STAGES = ("dream", "train", "tune", "track")
 
 
 def main() -> None:
@@ -51,70 +41,65 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="sequences tracked at once (processes)")
     parser.add_argument("--out", type=Path, default=Path("outputs/track_davis"))
     parser.add_argument("--overlays", nargs="*", default=[], help="sequences to write overlay videos of")
+    parser.add_argument("--untuned", action="store_true", help="also track without the tuned post-processing")
     args, overrides = parser.parse_known_args()
 
     sequences = load_sequences(args.root, args.sequences)
     out = args.out.resolve()
-    threads = ["tracker.threads=1"] if args.workers > 1 else []
     with initialize_config_module(config_module="conf", version_base="1.3"):
         cfg = compose(
             "track",
-            overrides=[f"data.root={args.root}", f"out={out}", "tracker=lucid", f"profile={args.profile}", *threads]
+            overrides=[f"data.root={args.root}", f"out={out}", "tracker=lucid", f"profile={args.profile}"]
             + [f"tracker.{o}" if not o.startswith(("tracker.", "profile.")) else o for o in overrides],
         )
     tracker_cfg = OmegaConf.to_container(cfg.tracker, resolve=True)
-    tracker_cfg.update(report=None, progress=False)
     (out / "config").mkdir(parents=True, exist_ok=True)
     (out / "config" / "tracker.yaml").write_text(OmegaConf.to_yaml(tracker_cfg))
 
-    lucid_out = out / "lucid"
-    started = time.perf_counter()
-    with (
-        LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster,
-        Client(cluster) as client,
-    ):
-        futures = {
-            seq.name: client.submit(lucid_sequence, tracker_cfg, str(args.root), seq.name, str(lucid_out), pure=False)
-            for seq in sequences
-        }
-        times = {name: future.result() for name, future in futures.items()}
-    lucid_wall = time.perf_counter() - started
-
-    reference_times = {}
+    runs = {"lucid": tracker_cfg}
+    if args.untuned:
+        runs["untuned"] = {**tracker_cfg, "tuning": {**tracker_cfg["tuning"], "enabled": False}}
+    times, walls = {}, {}
+    with open_client(ClusterConfig(workers=args.workers)) as client:
+        for name, settings in runs.items():
+            started = time.perf_counter()
+            times[name] = track_sequences_on_cluster(settings, sequences, out / name, client, progress=False)
+            walls[name] = time.perf_counter() - started
+            write_stage_times(out / name / "stage_times.csv", times[name])
     for name, tracker in (("copy", CopyTracker()), ("flow", FlowTracker())):
         started = time.perf_counter()
-        for seq in sequences:
-            track_sequence(tracker, seq, out / name, progress=False)
-        reference_times[name] = time.perf_counter() - started
+        track_sequences(tracker, sequences, out / name, progress=False)
+        walls[name] = time.perf_counter() - started
 
     scores = {
         name: {s.name: s for s in evaluate(sequences, out / name, workers=2, progress=False).sequences}
-        for name in ("lucid", "copy", "flow")
+        for name in (*runs, "copy", "flow")
     }
 
     def jf(name: str, seq: str) -> tuple[float, float, float]:
         s = scores[name][seq]
         return (s.j.mean() + s.f.mean()) / 2, s.j.mean(), s.f.mean()
 
-    header = ["sequence", "J&F", "J", "F", "dream s", "train s", "track s", "total s", "copy J&F", "flow J&F"]
+    references = [name for name in scores if name != "lucid"]
+    header = ["sequence", "J&F", "J", "F", *(f"{s} s" for s in STAGES), "total s", *(f"{r} J&F" for r in references)]
     rows = []
     for seq in sequences:
-        t = times[seq.name]
-        total = t["dream"] + t["train"] + t["track"]
+        t = times["lucid"][seq.name]
+        stage_seconds = [t.get(s, 0.0) for s in STAGES]
         rows.append(
             [seq.name, *(f"{v:.3f}" for v in jf("lucid", seq.name))]
-            + [f"{t[s]:.0f}" for s in ("dream", "train", "track")]
-            + [f"{total:.0f}", f"{jf('copy', seq.name)[0]:.3f}", f"{jf('flow', seq.name)[0]:.3f}"]
+            + [f"{v:.0f}" for v in (*stage_seconds, sum(stage_seconds))]
+            + [f"{jf(r, seq.name)[0]:.3f}" for r in references]
         )
     mean = [sum(float(r[i]) for r in rows) / len(rows) for i in range(1, len(header))]
-    rows.append(
-        ["mean", *(f"{m:.3f}" for m in mean[:3]), *(f"{m:.0f}" for m in mean[3:7]), *(f"{m:.3f}" for m in mean[7:])]
-    )
+    timing = slice(3, 3 + len(STAGES) + 1)
+    rows.append(["mean"] + [f"{m:.0f}" if timing.start <= i < timing.stop else f"{m:.3f}" for i, m in enumerate(mean)])
     print(format_table([header, *rows]))
+    lucid_wall = walls["lucid"]
     print(
         f"lucid wall {lucid_wall:.0f} s for {len(sequences)} sequences on {args.workers} worker(s) "
-        f"({lucid_wall / len(sequences):.0f} s per sequence); copy {reference_times['copy']:.0f} s, "
-        f"flow {reference_times['flow']:.0f} s"
+        f"({lucid_wall / len(sequences):.0f} s per sequence); "
+        + ", ".join(f"{name} {wall:.0f} s" for name, wall in walls.items() if name != "lucid")
     )
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows([header, *rows])
@@ -123,7 +108,7 @@ def main() -> None:
     options = OverlayOptions(video=True, gif=False, strip=True, side_by_side=True)
     for seq in sequences:
         if seq.name in args.overlays:
-            for path in write_sequence_overlays(seq, lucid_out, out / "overlays", options):
+            for path in write_sequence_overlays(seq, out / "lucid", out / "overlays", options):
                 print(f"wrote {path}")
 
 

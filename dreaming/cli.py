@@ -3,7 +3,6 @@
 * ``lucid-dream`` (Hydra app, ``conf/dream.yaml``): dream per-video training sets on Dask workers, or
   ``verify=<folder>`` to check them.
 * ``lucid-verify <folder>``: check every file of the dataset(s) under a folder against their manifests.
-* ``lucid-report <folder>``: tabulate the runs of a multirun (settings that differ × dataset statistics).
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ from dreaming.errors import InputError
 from dreaming.hydra_conf import cluster_config, dataset_spec, register_configs, video_sources
 from dreaming.manifest import find_videos, verify_video
 from dreaming.pipeline import finish, open_client, plan_dataset, run_plan
-from dreaming.report import collect_runs, table, to_csv, to_markdown
 
 log = logging.getLogger(__name__)
 
@@ -107,29 +105,6 @@ def verify_main(argv: Sequence[str] | None = None) -> int:
     except InputError as error:
         log.error("%s", error)
         return EXIT_INPUT
-
-
-def report_main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``lucid-report``: print the runs under a folder as a Markdown (or CSV) table."""
-    parser = argparse.ArgumentParser(
-        prog="lucid-report",
-        description="Tabulate the runs under FOLDER (e.g. a lucid-dream --multirun folder): the settings that "
-        "differ between runs beside dataset statistics.",
-    )
-    parser.add_argument("folder", type=Path)
-    parser.add_argument("--csv", type=Path, help="also write the table to this CSV file")
-    args = parser.parse_args(argv)
-    _setup_logging()
-    try:
-        header, rows = table(collect_runs(args.folder))
-    except InputError as error:
-        log.error("%s", error)
-        return EXIT_INPUT
-    print(to_markdown(header, rows), end="")
-    if args.csv:
-        args.csv.write_text(to_csv(header, rows))
-        log.info("wrote %s", args.csv)
-    return 0
 
 
 if __name__ == "__main__":

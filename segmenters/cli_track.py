@@ -1,6 +1,7 @@
 """``lucid-track``: run a tracker over DAVIS sequences, write the results, evaluate them and picture them.
 
 lucid-track tracker=flow data.root=../shared/data/davis2016 out=outputs/flow plots=true
+lucid-track tracker=lucid data.root=../shared/data/davis2016 out=outputs/lucid parallel=true
 """
 
 from __future__ import annotations
@@ -9,15 +10,25 @@ import logging
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate, to_absolute_path
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from dreaming.errors import InputError, exits_on_input_error
+from dreaming.hydra_conf import cluster_config
+from dreaming.pipeline import open_client
 from segmenters.cli_eval import any_overlays, overlay_options, score_and_report, selected_sequences, write_overlays
 from segmenters.evaluation import has_ground_truth
-from segmenters.tracking import Tracker, track_sequences
+from segmenters.tracking import Tracker, track_sequences, track_sequences_on_cluster, write_stage_times
 
 log = logging.getLogger(__name__)
+
+
+def output_folder(cfg: DictConfig) -> Path:
+    """The job's results folder: ``out``, or ``out/<overrides>`` for a job of a multirun (``lucid-track -m``)."""
+    if HydraConfig.initialized():
+        return Path(HydraConfig.get().runtime.output_dir)
+    return Path(to_absolute_path(cfg.out))
 
 
 def run(cfg: DictConfig) -> None:
@@ -25,8 +36,14 @@ def run(cfg: DictConfig) -> None:
     if not isinstance(tracker, Tracker):
         raise InputError("tracker", f"{type(tracker).__name__} has no track() method", "a Tracker")
     sequences = selected_sequences(cfg.data)
-    out = Path(to_absolute_path(cfg.out))
-    track_sequences(tracker, sequences, out)
+    out = output_folder(cfg)
+    if cfg.parallel:
+        with open_client(cluster_config(cfg)) as client:
+            settings = OmegaConf.to_container(cfg.tracker, resolve=True)
+            times = track_sequences_on_cluster(settings, sequences, out, client)
+    else:
+        times = track_sequences(tracker, sequences, out)
+    write_stage_times(out / "stage_times.csv", times)
     log.info("wrote results of %d sequence(s) to %s", len(sequences), out)
     annotated = [seq for seq in sequences if has_ground_truth(seq)]
     if cfg.evaluate:

@@ -7,17 +7,24 @@ its frames are written, so a partially written results folder never looks comple
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+from distributed import Client, as_completed
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from dreaming.davis import Sequence
 from dreaming.errors import InputError
-from dreaming.io import VOID, atomic_directory, object_ids, read_frame, read_labels, write_labels
+from dreaming.io import VOID, atomic_directory, atomic_path, object_ids, read_frame, read_labels, write_labels
+from dreaming.pipeline import WorkerSetup
 
 
 @runtime_checkable
@@ -38,6 +45,24 @@ class Tracker(Protocol):
             ``int32 (H, W)`` labels per frame using only the ids of ``first_labels``; frame 0 is ``first_labels``.
         """
         ...
+
+
+def annotated_first_frame(
+    frames: Iterator[np.ndarray], first_labels: np.ndarray, video: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Take the annotated frame from ``frames`` and check its labels: ``(frame uint8 (H, W, 3), labels int32 (H, W))``
+    with void made background. Raises :class:`InputError` without a frame, for labels of another size, or labels
+    without any object."""
+    first = next(frames, None)
+    if first is None:
+        raise InputError(video, "no frame", "the annotated first frame and the frames to track")
+    if first.shape[:2] != first_labels.shape:
+        raise InputError(video, f"mask {first_labels.shape[::-1]} for a frame of {first.shape[1::-1]}", "the same size")
+    labels = first_labels.astype(np.int32)
+    labels[labels == VOID] = 0
+    if not object_ids(labels):
+        raise InputError(video, "the first-frame labels contain no object", "at least one object id")
+    return first, labels
 
 
 def first_labels(sequence: Sequence) -> np.ndarray:
@@ -96,12 +121,79 @@ def track_sequence(tracker: Tracker, sequence: Sequence, out: str | os.PathLike[
     return target
 
 
+StageTimes = dict[str, dict[str, float]]
+"""Seconds per stage (``dream``, ``train``, ``tune``, ``track`` …) per sequence name."""
+
+
+def _stage_times(tracker: Tracker, name: str, wall: float) -> dict[str, float]:
+    """The tracker's own stage times for ``name`` when it keeps them (``tracker.stage_times``), else the wall time
+    as ``track``."""
+    own = getattr(tracker, "stage_times", {}).get(name)
+    return dict(own) if own else {"track": wall}
+
+
 def track_sequences(
     tracker: Tracker, sequences: Iterable[Sequence], out: str | os.PathLike[str], progress: bool = True
-) -> list[Path]:
-    """Track each sequence in turn (see :func:`track_sequence`)."""
-    sequences = list(sequences)
-    return [
+) -> StageTimes:
+    """Track each sequence in turn, in this process (see :func:`track_sequence`); the seconds of each stage."""
+    times = {}
+    for seq in tqdm(list(sequences), desc=f"track ({type(tracker).__name__})", disable=not progress):
+        started = time.perf_counter()
         track_sequence(tracker, seq, out, progress)
-        for seq in tqdm(sequences, desc=f"track ({type(tracker).__name__})", disable=not progress)
-    ]
+        times[seq.name] = _stage_times(tracker, seq.name, time.perf_counter() - started)
+    return times
+
+
+def _track_in_worker(tracker_cfg: dict[str, Any], sequence: Sequence, out: str) -> dict[str, float]:
+    started = time.perf_counter()
+    tracker = instantiate(OmegaConf.create(tracker_cfg))
+    track_sequence(tracker, sequence, out, progress=False)
+    return _stage_times(tracker, sequence.name, time.perf_counter() - started)
+
+
+def track_sequences_on_cluster(
+    tracker_cfg: dict[str, Any],
+    sequences: Iterable[Sequence],
+    out: str | os.PathLike[str],
+    client: Client,
+    progress: bool = True,
+) -> StageTimes:
+    """Track the sequences in parallel, one Dask task each (a fresh tracker from ``tracker_cfg``, the resolved
+    ``tracker`` config with its ``_target_``, per task); the seconds of each stage.
+
+    Workers run one torch/OpenCV thread each: parallelism comes from the tasks. They must see ``out`` and the frames
+    at the same paths.
+    """
+    settings = dict(tracker_cfg)
+    for key, value in (("threads", 0), ("progress", False)):  # threads 0: keep the worker's single thread
+        if key in settings:
+            settings[key] = value
+    client.register_plugin(WorkerSetup())
+    sequences = list(sequences)
+    futures = {
+        client.submit(_track_in_worker, settings, seq, str(out), pure=False, key=f"track-{seq.name}"): seq.name
+        for seq in sequences
+    }
+    times = {}
+    bar = tqdm(total=len(futures), desc="track (Dask)", unit="sequence", disable=not progress)
+    with bar:
+        for future in as_completed(futures):
+            times[futures[future]] = future.result()
+            bar.update()
+    return {seq.name: times[seq.name] for seq in sequences}
+
+
+def write_stage_times(path: str | os.PathLike[str], stage_times: StageTimes) -> Path:
+    """``sequence,<stage>_s…,total_s`` per sequence (stages in order of first appearance), written atomically."""
+    stages = list(dict.fromkeys(stage for times in stage_times.values() for stage in times))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["sequence", *(f"{s}_s" for s in stages), "total_s"])
+    for name, times in stage_times.items():
+        values = [times.get(s, 0.0) for s in stages]
+        writer.writerow([name, *(f"{v:.1f}" for v in values), f"{sum(values):.1f}"])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text(buffer.getvalue())
+    return path

@@ -1,7 +1,7 @@
 """LucidTracker: per-video appearance and motion networks trained from scratch on dreams of the annotated frame.
 
 Modules: :mod:`~segmenters.lucid.crops` (windows around an object), :mod:`~segmenters.lucid.inputs` (network inputs:
-guidance, flow), :mod:`~segmenters.lucid.fusion` (appearance + motion, objects merged),
+guidance, flow), :mod:`~segmenters.lucid.validation` (held-out dreams for tuning),
 :mod:`~segmenters.lucid.model` (the two networks and one frame's segmentation), :mod:`~segmenters.lucid.tracker`
 (dream → train → track for one video; the Hydra ``_target_`` of ``tracker=lucid``).
 

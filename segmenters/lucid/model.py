@@ -8,10 +8,11 @@ import numpy as np
 import torch
 
 from segmenters.lucid.crops import mask_window, paste_region
-from segmenters.lucid.fusion import fuse, merge_objects
 from segmenters.lucid.inputs import network_inputs
 from segmenters.networks import UNet
+from segmenters.postprocess import ObjectProbabilities, PostProcessConfig, postprocess
 from segmenters.training.samples import CropConfig
+from segmenters.training.trainer import channels_last
 
 
 class LucidModel:
@@ -22,9 +23,10 @@ class LucidModel:
         motion: network of :func:`~segmenters.lucid.inputs.motion_channels` inputs, or ``None`` (appearance only).
         crop: the windows (as in training).
         direction: the motion network takes the flow components besides the magnitude.
-        appearance_weight: weight of the appearance probability in the fusion (1 when there is no motion network).
-        device: where the networks run; CUDA runs them in half precision.
+        postprocess: fusion, threshold, refinement and clean-up of the probabilities.
+        device: where the networks run.
         batch_size: object crops per forward pass.
+        precision: autocast dtype (:func:`~segmenters.training.autocast_dtype`), ``None`` for float32.
     """
 
     def __init__(
@@ -33,43 +35,51 @@ class LucidModel:
         motion: UNet | None,
         crop: CropConfig,
         direction: bool,
-        appearance_weight: float,
+        postprocess: PostProcessConfig,
         device: torch.device,
         batch_size: int = 16,
+        precision: torch.dtype | None = None,
     ) -> None:
-        self.appearance, self.motion = appearance.to(device).eval(), motion and motion.to(device).eval()
+        layout = torch.channels_last
+        self.appearance = appearance.to(device, memory_format=layout).eval()
+        self.motion = motion and motion.to(device, memory_format=layout).eval()
         self.crop, self.direction, self.device, self.batch_size = crop, direction, device, batch_size
-        self.appearance_weight = appearance_weight if motion is not None else 1.0
+        self.precision = precision
+        self.postprocess = postprocess
 
     def _predict(self, net: UNet, inputs: np.ndarray) -> np.ndarray:
         with (
             torch.inference_mode(),
-            torch.autocast(device_type=self.device.type, dtype=torch.float16, enabled=self.device.type == "cuda"),
+            torch.autocast(device_type=self.device.type, dtype=self.precision, enabled=self.precision is not None),
         ):
-            logits = net(torch.from_numpy(inputs).to(self.device))
+            logits = net(channels_last(torch.from_numpy(inputs), self.device))
         return torch.sigmoid(logits.float())[:, 0].cpu().numpy()
 
     def object_probabilities(
         self, image: np.ndarray, flow: np.ndarray, guidance: Sequence[np.ndarray], ids: Sequence[int]
-    ) -> Iterator[tuple[int, tuple[slice, slice], np.ndarray]]:
-        """``(id, region, p)`` for each object with a non-empty guidance mask (see
-        :func:`~segmenters.lucid.fusion.merge_objects`)."""
+    ) -> Iterator[ObjectProbabilities]:
+        """The networks' probabilities over its window's region for each object with a non-empty guidance mask."""
         windows = [mask_window(g, self.crop.margin, self.crop.min_side) for g in guidance]
         todo = [(i, w) for i, w in enumerate(windows) if w is not None]
         size = self.crop.size
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
             inputs = [network_inputs(image, flow, guidance[i], w, size, self.direction) for i, w in chunk]
-            p = self._predict(self.appearance, np.stack([a for a, _ in inputs]))
+            appearance = self._predict(self.appearance, np.stack([a for a, _ in inputs]))
+            motion = [None] * len(chunk)
             if self.motion is not None:
-                p = fuse(p, self._predict(self.motion, np.stack([m for _, m in inputs])), self.appearance_weight)
-            for (i, window), crop_p in zip(chunk, p, strict=True):
-                region, values = paste_region(np.ascontiguousarray(crop_p, dtype=np.float32), window, image.shape[:2])
-                yield ids[i], region, values
+                motion = self._predict(self.motion, np.stack([m for _, m in inputs]))
+            for (i, window), p_appearance, p_motion in zip(chunk, appearance, motion, strict=True):
+                region, p_appearance = paste_region(p_appearance, window, image.shape[:2])
+                if p_motion is not None:
+                    p_motion = paste_region(p_motion, window, image.shape[:2])[1]
+                yield ObjectProbabilities(ids[i], region, p_appearance, p_motion)
 
     def segment(
         self, image: np.ndarray, flow: np.ndarray, guidance: Sequence[np.ndarray], ids: Sequence[int]
     ) -> np.ndarray:
         """Labels ``int32 (H, W)`` of ``image`` (``uint8 (H, W, 3)``) given each object's guidance mask
         (``bool (H, W)``, empty for a lost object) and the flow to the previous frame (``float32 (H, W, 2)``)."""
-        return merge_objects(self.object_probabilities(image, flow, guidance, ids), image.shape[:2])
+        return postprocess(
+            image, self.object_probabilities(image, flow, guidance, ids), self.postprocess, image.shape[:2]
+        )

@@ -1,18 +1,20 @@
 """LucidTracker: for each video, dream from its annotated frame, train the two networks, then track frame by frame.
 
+A share of the dreamed pairs (``holdout``) is kept out of training; on them the post-processing (fusion weight,
+threshold, refinement, clean-up) is tuned and saved beside the checkpoint.
+
 Tracking frame ``t``: DIS flow from ``t`` to ``t − 1``; each object's guidance is its mask in the prediction of
 ``t − 1``, carried along that flow (``warp_guidance``) and optionally dilated; the appearance and motion networks
-look at a window around the guidance; their probabilities are averaged (``appearance_weight``) and the objects
-merged by soft aggregation. An object whose guidance becomes empty (it left the frame, or was lost) stays empty.
+look at a window around the guidance; their probabilities are fused, refined and the objects merged by soft
+aggregation (:mod:`segmenters.postprocess`). An object whose guidance becomes empty (it left the frame, or was
+lost) stays empty.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import hashlib
 import json
 import logging
-import os
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -24,31 +26,38 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from dreaming.config import InpaintConfig, preset
+from dreaming.config import InpaintConfig, preset, without
 from dreaming.dream import Scene
 from dreaming.errors import InputError
 from dreaming.flow import warp_backward
 from dreaming.hydra_conf import from_container
-from dreaming.io import VOID, atomic_path, object_ids
+from dreaming.io import atomic_path, object_ids
 from segmenters.lucid.inputs import dilate, motion_channels
 from segmenters.lucid.model import LucidModel
+from segmenters.lucid.validation import validation_frames
 from segmenters.networks import UNet
 from segmenters.optical_flow import dis_flow
+from segmenters.postprocess import PostProcessConfig
+from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
+from segmenters.tracking import annotated_first_frame
 from segmenters.training import (
     CropConfig,
     CropSamples,
     DatasetPairs,
     JitterConfig,
+    PairSubset,
     TrainConfig,
+    autocast_dtype,
     dream_training_pairs,
     load_checkpoint,
     resolve_device,
+    split_pairs,
     train,
 )
 
 log = logging.getLogger(__name__)
 
-STAGES = ("dream", "train", "track")
+STAGES = ("dream", "train", "tune", "track")
 
 
 @dataclass(frozen=True)
@@ -66,9 +75,17 @@ class MotionConfig:
 
 
 @dataclass(frozen=True)
+class TuningConfig:
+    enabled: bool = True
+    """Choose the post-processing on the held-out dreams; false: use ``postprocess`` as given."""
+    sweeps: int = 2
+    """Rounds of the coordinate search."""
+    grid: dict[str, tuple[Any, ...]] = field(default_factory=lambda: dict(DEFAULT_GRID))
+    """Values tried per :class:`~segmenters.postprocess.PostProcessConfig` field."""
+
+
+@dataclass(frozen=True)
 class TrackConfig:
-    appearance_weight: float = 0.7
-    """Fusion weight of the appearance probability (the motion network gets the rest)."""
     warp_guidance: bool = True
     """Carry the previous prediction along the flow before using it as guidance."""
     guidance_dilation: int = 0
@@ -88,6 +105,8 @@ class LucidConfig:
     """Override of the preset's inpainting method (``patchmatch`` or ``telea``)."""
     pairs: int = 200
     """Pairs dreamed on the fly (when ``dataset`` is null)."""
+    without: tuple[str, ...] = ()
+    """Dreaming components switched off, for ablations (:data:`dreaming.config.COMPONENTS`)."""
     dataset: str | None = None
     """A ``lucid-dream`` output root holding ``<root>/<video>/``; null: dream on the fly."""
     flow: str = "exact"
@@ -95,6 +114,9 @@ class LucidConfig:
     seed: int = 0
     device: str = "auto"
     """``auto`` (CUDA with mixed precision when available, else CPU), ``cpu`` or ``cuda[:n]``."""
+    precision: str = "auto"
+    """Autocast precision: ``auto`` (float16 on CUDA, bfloat16 on CPUs with native bf16, else float32), ``fp32``,
+    ``bf16`` or ``fp16``."""
     threads: int = 2
     """torch CPU threads (0: leave torch's setting)."""
     crop: CropConfig = field(default_factory=CropConfig)
@@ -102,11 +124,14 @@ class LucidConfig:
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    holdout: float = 0.1
+    """Fraction of the dreamed pairs kept out of training, to tune the post-processing on."""
+    postprocess: PostProcessConfig = field(default_factory=PostProcessConfig)
+    """The post-processing used when not tuned, and the tuning's starting point."""
+    tuning: TuningConfig = field(default_factory=TuningConfig)
     track: TrackConfig = field(default_factory=TrackConfig)
     checkpoints: str | None = None
     """Folder of per-video checkpoints ``<folder>/<video>.pt`` (resumed, and reused when finished); null: none."""
-    report: str | None = None
-    """Folder where ``stage_times.csv`` (seconds per stage and video) is written; null: logged only."""
     progress: bool = True
 
 
@@ -124,9 +149,22 @@ def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
 
 def checkpoint_settings(cfg: LucidConfig) -> str:
     """What a checkpoint must match to be resumed: everything that shapes the training."""
-    keep = replace(cfg, threads=0, device="", checkpoints=None, report=None, progress=False, track=TrackConfig())
+    keep = replace(
+        cfg,
+        threads=0,
+        device="",
+        checkpoints=None,
+        progress=False,
+        track=TrackConfig(),
+        postprocess=PostProcessConfig(),
+        tuning=TuningConfig(),
+    )
     keep = replace(keep, train=replace(keep.train, checkpoint_every=0, workers=0))
     return json.dumps(asdict(keep), sort_keys=True)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
 @contextmanager
@@ -152,65 +190,122 @@ class LucidTracker:
         self.stage_times: dict[str, dict[str, float]] = {}
 
     def _checkpoint_path(self, video: str) -> Path | None:
-        return None if self.cfg.checkpoints is None else Path(self.cfg.checkpoints) / f"{video}.pt"
+        """``<checkpoints>/<video>-<digest of the training settings>.pt``: runs of other settings (a sweep) keep
+        their own checkpoints in the same folder, and runs of the same settings share one."""
+        if self.cfg.checkpoints is None:
+            return None
+        return Path(self.cfg.checkpoints) / f"{video}-{_digest(checkpoint_settings(self.cfg))}.pt"
 
     def _finished_checkpoint(self, path: Path | None) -> dict[str, Any] | None:
-        """The checkpoint's state when it holds a finished training of these settings; raise if of other settings."""
+        """The checkpoint's state when it holds a finished training."""
         if path is None or not path.is_file():
             return None
         state = load_checkpoint(path)
-        settings_path = path.with_suffix(".json")
-        if not settings_path.is_file() or settings_path.read_text() != checkpoint_settings(self.cfg):
-            raise InputError(path, "checkpoint of other settings", "remove it, or a new tracker.checkpoints folder")
         return state if int(state["step"]) >= self.cfg.train.steps else None
 
     def _training_pairs(self, image: np.ndarray, labels: np.ndarray, video: str) -> Any:
         cfg = self.cfg
         if cfg.dataset is not None:
+            if cfg.without:
+                raise InputError("tracker.without", "set with a dataset", "a dataset dreamed without those parts")
             return DatasetPairs(cfg.dataset, video, cfg.flow, cfg.track.dis_preset, cache=cfg.pairs)
         dream_cfg = preset(cfg.dream)
         if cfg.inpaint is not None:
             dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
+        dream_cfg = without(dream_cfg, cfg.without)
         scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
         return dream_training_pairs(
             scene, dream_cfg, cfg.pairs, cfg.seed, video, cfg.flow, cfg.track.dis_preset, cfg.progress
         )
 
+    def _tuning_path(self, video: str) -> Path | None:
+        """``<checkpoints>/<video>-<digest of the training and tuning settings>.postprocess.json``."""
+        if self.cfg.checkpoints is None:
+            return None
+        settings = [checkpoint_settings(self.cfg), asdict(self.cfg.postprocess), asdict(self.cfg.tuning)]
+        return Path(self.cfg.checkpoints) / f"{video}-{_digest(json.dumps(settings))}.postprocess.json"
+
+    def _saved_tuning(self, video: str) -> PostProcessConfig | None:
+        """The post-processing tuned earlier with these settings (beside the checkpoint), if any."""
+        path = self._tuning_path(video)
+        if path is None or not path.is_file():
+            return None
+        return from_container(PostProcessConfig, json.loads(path.read_text())["postprocess"], str(path))
+
+    def _tune(self, model: LucidModel, pairs: Any, video: str) -> PostProcessConfig:
+        cfg = self.cfg
+        if len(pairs) == 0:
+            raise InputError("tracker.holdout", "no held-out dream to tune on", "holdout > 0, or tuning.enabled=false")
+        grid = dict(cfg.tuning.grid)
+        if model.motion is None:
+            grid.pop("appearance_weight", None)  # nothing to fuse
+        frames = validation_frames(model, pairs, cfg.track.dis_preset)
+        result = coordinate_search(frames, cfg.postprocess, grid, cfg.tuning.sweeps, cfg.progress)
+        log.info(
+            "%s: post-processing tuned on %d held-out frames in %.1f s: J&F %.3f -> %.3f (%s)",
+            video,
+            len(frames),
+            result.seconds,
+            result.start_score,
+            result.score,
+            result.best,
+        )
+        path = self._tuning_path(video)
+        if path is not None:
+            with atomic_path(path) as tmp:
+                tmp.write_text(json.dumps(result.to_json(), indent=1))
+        return result.best
+
     def fit(self, image: np.ndarray, labels: np.ndarray, video: str = "video") -> LucidModel:
-        """Dream from one annotated frame (or read its dataset) and train the networks: the model of ``video``."""
+        """Dream from one annotated frame (or read its dataset), train the networks on most of the dreams and tune
+        the post-processing on the rest: the model of ``video``."""
         cfg, times = self.cfg, self.stage_times.setdefault(video, {})
+        for stage in STAGES[:-1]:
+            times.setdefault(stage, 0.0)
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)
         device = resolve_device(cfg.device)
+        precision = autocast_dtype(device, cfg.precision)
         networks = build_networks(cfg)
         checkpoint = self._checkpoint_path(video)
         finished = self._finished_checkpoint(checkpoint)
+        tuned = self._saved_tuning(video) if cfg.tuning.enabled else None
+        pairs: Any = []
+        if finished is None or (cfg.tuning.enabled and tuned is None):
+            with _timed(times, "dream"):
+                pairs = self._training_pairs(image, labels, video)
+        training, held_out = split_pairs(len(pairs), cfg.holdout, cfg.seed) if len(pairs) else ([], [])
         if finished is not None:
             log.info("%s: trained networks read from %s", video, checkpoint)
             for name, net in networks.items():
                 net.load_state_dict(finished["networks"][name])
-            times.setdefault("dream", 0.0)
-            times.setdefault("train", 0.0)
         else:
-            with _timed(times, "dream"):
-                pairs = self._training_pairs(image, labels, video)
             with _timed(times, "train"):
                 if checkpoint is not None:
                     checkpoint.parent.mkdir(parents=True, exist_ok=True)
                     with atomic_path(checkpoint.with_suffix(".json")) as tmp:
                         tmp.write_text(checkpoint_settings(cfg))
                 length = cfg.train.steps * cfg.train.batch_size
-                samples = CropSamples(pairs, cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed, length)
-                train(networks, samples, cfg.train, device, checkpoint, cfg.progress)
-        return LucidModel(
+                samples = CropSamples(
+                    PairSubset(pairs, training), cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed, length
+                )
+                train(networks, samples, cfg.train, device, checkpoint, cfg.progress, precision)
+        model = LucidModel(
             networks["appearance"],
             networks.get("motion"),
             cfg.crop,
             cfg.motion.direction,
-            cfg.track.appearance_weight,
+            cfg.postprocess,
             device,
             cfg.track.batch_size,
+            precision,
         )
+        if cfg.tuning.enabled:
+            if tuned is None:
+                with _timed(times, "tune"):
+                    tuned = self._tune(model, PairSubset(pairs, held_out), video)
+            model.postprocess = tuned
+        return model
 
     def follow(
         self, model: LucidModel, first: np.ndarray, frames: Iterable[np.ndarray], first_labels: np.ndarray
@@ -238,17 +333,7 @@ class LucidTracker:
         folder, checkpoint and timing row."""
         video = name or "video"
         iterator = iter(frames)
-        first = next(iterator, None)
-        if first is None:
-            raise InputError(video, "no frame", "the annotated first frame and the frames to track")
-        if first.shape[:2] != first_labels.shape:
-            raise InputError(
-                video, f"mask {first_labels.shape[::-1]} for a frame of {first.shape[1::-1]}", "the same size"
-            )
-        labels = first_labels.astype(np.int32)
-        labels[labels == VOID] = 0
-        if not object_ids(labels):
-            raise InputError(video, "the first-frame labels contain no object", "at least one object id")
+        first, labels = annotated_first_frame(iterator, first_labels, video)
         model = self.fit(first, labels, video)
         times = self.stage_times[video]
         yield labels.copy()
@@ -258,19 +343,3 @@ class LucidTracker:
         finally:
             times["track"] = time.perf_counter() - started
             log.info("%s: %s", video, ", ".join(f"{s} {times.get(s, 0.0):.1f} s" for s in STAGES))
-            if self.cfg.report is not None:
-                write_stage_times(Path(self.cfg.report) / "stage_times.csv", self.stage_times)
-
-
-def write_stage_times(path: str | os.PathLike[str], stage_times: dict[str, dict[str, float]]) -> None:
-    """``video,dream_s,train_s,track_s,total_s`` per video, written atomically."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["video", *(f"{s}_s" for s in STAGES), "total_s"])
-    for video, times in stage_times.items():
-        values = [times.get(s, 0.0) for s in STAGES]
-        writer.writerow([video, *(f"{v:.1f}" for v in values), f"{sum(values):.1f}"])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        tmp.write_text(buffer.getvalue())

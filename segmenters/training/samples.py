@@ -103,6 +103,29 @@ def dream_training_pairs(
     ]
 
 
+def split_pairs(count: int, holdout: float, seed: int) -> tuple[list[int], list[int]]:
+    """Seeded split of pair indices ``0 … count − 1`` into ``(training, held out)``, ``round(holdout * count)``
+    held out (at least one when ``holdout > 0``, never all)."""
+    if not 0.0 <= holdout < 1.0:
+        raise InputError("holdout", f"{holdout}", "a fraction in [0, 1)")
+    held = min(max(round(holdout * count), 1 if holdout > 0 else 0), count - 1)
+    order = np.random.default_rng(np.random.SeedSequence([seed, count, 7])).permutation(count)
+    return sorted(order[held:].tolist()), sorted(order[:held].tolist())
+
+
+class PairSubset(Sequence[TrainingPair]):
+    """The pairs of ``pairs`` at ``indices``, in that order (read on demand)."""
+
+    def __init__(self, pairs: Sequence[TrainingPair], indices: Sequence[int]) -> None:
+        self.pairs, self.indices = pairs, list(indices)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> TrainingPair:  # type: ignore[override]
+        return self.pairs[self.indices[index]]
+
+
 class DatasetPairs(Sequence[TrainingPair]):
     """The pairs of a ``lucid-dream`` dataset (``<root>/<video>/``), read on demand; the last ``cache`` pairs read
     stay in memory."""

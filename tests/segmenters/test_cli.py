@@ -69,3 +69,48 @@ def test_missing_frames_exit_with_a_clear_message(davis_root: Path, tmp_path: Pa
     message = completed.stdout + completed.stderr
     assert "5 result frame(s) missing: alpha/00001.png, alpha/00002.png" in message
     assert "Traceback" not in message
+
+
+def test_parallel_tracking_on_a_dask_cluster_writes_the_same_results(davis_root: Path, tmp_path: Path) -> None:
+    common = [f"data.root={davis_root}", "tracker=flow", "overlays.video=false", "overlays.strip=false"]
+    cli_track.run(config("track", [*common, f"out={tmp_path / 'serial'}"]))
+    cli_track.run(config("track", [*common, f"out={tmp_path / 'dask'}", "parallel=true", "cluster.workers=2"]))
+    for name in ("alpha", "beta"):
+        serial = {p.name: p.read_bytes() for p in (tmp_path / "serial" / name).iterdir()}
+        assert serial == {p.name: p.read_bytes() for p in (tmp_path / "dask" / name).iterdir()}
+    rows = (tmp_path / "dask" / "stage_times.csv").read_text().splitlines()
+    assert rows[0] == "sequence,track_s,total_s" and [r.split(",")[0] for r in rows[1:]] == ["alpha", "beta"]
+
+
+def test_multirun_sweep_then_lucid_report(davis_root: Path, tmp_path: Path) -> None:
+    """``lucid-track -m`` puts each setting in its own folder; ``lucid-report`` tabulates what differs."""
+    bin_dir, out = Path(sys.executable).parent, tmp_path / "sweep"
+    sweep = subprocess.run(
+        [
+            bin_dir / "lucid-track",
+            "-m",
+            f"data.root={davis_root}",
+            f"out={out}",
+            "tracker=copy,flow",
+            "overlays.video=false",
+            "overlays.strip=false",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert sweep.returncode == 0, sweep.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["tracker=copy", "tracker=flow"]
+    report = subprocess.run([bin_dir / "lucid-report", out], capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    header, _, *rows = [line for line in report.stdout.splitlines() if line.startswith("|")]
+    assert header.split(" | ")[:5] == ["| run", "tracker", "J&F", "J", "F"]
+    scores = {}
+    for row in rows:
+        cells = row.split(" | ")
+        global_csv = (out / cells[0].lstrip("| ") / "global_results.csv").read_text().splitlines()
+        assert float(cells[2]) == pytest.approx(float(global_csv[1].split(",")[0]), abs=1e-3)
+        scores[cells[1]] = float(cells[2])
+    assert scores["flow"] > scores["copy"]
+    assert (out / "report.csv").read_text().startswith("run,tracker,J&F,J,F,track s/seq")
+    assert (out / "report.png").read_bytes()[:4] == b"\x89PNG"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from segmenters import cli_track
 from segmenters.baselines import FlowTracker
 from segmenters.evaluation.metrics import boundary_f, jaccard
 from segmenters.lucid.tracker import LucidTracker
+from segmenters.postprocess import PostProcessConfig
 from segmenters.tracking import track_sequence
 
 # Sizes for tests: dreams inpainted with Telea, few pairs, small crops and networks, one torch thread.
@@ -112,23 +114,45 @@ def test_an_object_leaving_the_frame_ends_empty_and_nothing_crashes() -> None:
 
 
 def test_checkpoint_reload_gives_identical_predictions(embedded: Any, tmp_path: Path) -> None:
-    settings = {**TINY, "checkpoints": str(tmp_path / "ckpt"), "report": str(tmp_path)}
+    settings = {**TINY, "checkpoints": str(tmp_path / "ckpt")}
     frames, first = embedded.frames[:5], embedded.labels[0]
     trained = LucidTracker(**settings)
     before = list(trained.track(frames, first, name="clip"))
-    assert (tmp_path / "ckpt" / "clip.pt").is_file()
-    assert trained.stage_times["clip"]["train"] > 0
+    (checkpoint,) = (tmp_path / "ckpt").glob("clip-*.pt")
+    (tuning,) = (tmp_path / "ckpt").glob("clip-*.postprocess.json")
+    assert checkpoint.with_suffix(".json").is_file()
+    assert trained.stage_times["clip"]["train"] > 0 and trained.stage_times["clip"]["tune"] > 0
 
     reloaded = LucidTracker(**settings)
     after = list(reloaded.track(frames, first, name="clip"))
     assert all(np.array_equal(a, b) for a, b in zip(before, after, strict=True))
-    assert reloaded.stage_times["clip"]["train"] == 0.0  # read, not trained again
-    rows = list(csv.DictReader((tmp_path / "stage_times.csv").open()))
-    assert [r["video"] for r in rows] == ["clip"] and float(rows[0]["total_s"]) >= 0
+    times = reloaded.stage_times["clip"]
+    assert times["dream"] == times["train"] == times["tune"] == 0.0  # read, not dreamed, trained or tuned again
 
-    changed = LucidTracker(**{**settings, "appearance": {"widths": [4, 8, 8]}})
-    with pytest.raises(InputError, match="checkpoint of other settings"):
-        list(changed.track(frames, first, name="clip"))
+    # Other training settings: a checkpoint of their own beside the first, which stays as it was.
+    saved = checkpoint.read_bytes()
+    list(LucidTracker(**{**settings, "appearance": {"widths": [4, 8, 8]}}).track(frames[:2], first, name="clip"))
+    assert len(list((tmp_path / "ckpt").glob("clip-*.pt"))) == 2 and checkpoint.read_bytes() == saved
+    # Other tuning settings reuse the training and tune again.
+    untuned = LucidTracker(**{**settings, "tuning": {"sweeps": 1}})
+    list(untuned.track(frames[:2], first, name="clip"))
+    assert untuned.stage_times["clip"]["train"] == 0.0 and untuned.stage_times["clip"]["tune"] > 0
+    assert len(list((tmp_path / "ckpt").glob("clip-*.postprocess.json"))) == 3 and tuning.is_file()
+
+
+def test_tuned_post_processing_is_used_and_can_be_switched_off(embedded: Any, tmp_path: Path) -> None:
+    frames, first = embedded.frames[:2], embedded.labels[0]
+    fixed = {"appearance_weight": 0.5, "threshold": 0.5, "refine_radius": 0}
+    model = LucidTracker(**{**TINY, "postprocess": fixed, "tuning": {"enabled": False}}).fit(frames[0], first)
+    assert model.postprocess == PostProcessConfig(**fixed)
+    settings = {**TINY, "postprocess": fixed, "checkpoints": str(tmp_path)}
+    tuned = LucidTracker(**settings).fit(frames[0], first, "clip")
+    (path,) = tmp_path.glob("clip-*.postprocess.json")
+    saved = json.loads(path.read_text())
+    assert tuned.postprocess == PostProcessConfig(**saved["postprocess"])
+    assert saved["validation_jf"] >= saved["validation_jf_untuned"] and saved["evaluations"] > 10
+    with pytest.raises(InputError, match="holdout"):
+        LucidTracker(**{**TINY, "holdout": 0.0}).fit(frames[0], first)
 
 
 def test_training_is_deterministic_on_cpu(embedded: Any) -> None:
@@ -145,7 +169,8 @@ def test_crowd_clip_with_44_objects(crowd_paths: tuple[Path, Path]) -> None:
     frames = [image] + [read_frame(p) for p in sorted(frames_dir.glob("*.jpg"))[1:3]]
     ids = object_ids(labels)
     assert len(ids) == 44
-    outputs = list(LucidTracker(**{**TINY, "pairs": 1, "train": {"steps": 1, "batch_size": 2}}).track(frames, labels))
+    tiny = {**TINY, "pairs": 1, "train": {"steps": 1, "batch_size": 2}, "tuning": {"enabled": False}}
+    outputs = list(LucidTracker(**tiny).track(frames, labels))
     assert len(outputs) == 3
     assert all(set(np.unique(o).tolist()) <= {0, *ids} for o in outputs)
 
@@ -215,9 +240,9 @@ def test_lucid_track_end_to_end(davis_root: Path, tmp_path: Path, capsys: pytest
     for name in ("alpha", "beta"):
         assert len(list((out / name).glob("*.png"))) == 7
         assert set(np.unique(read_labels(out / name / "00006.png")).tolist()) <= {0, 1, 2}
-        assert (out / "checkpoints" / f"{name}.pt").is_file()
+        assert len(list((out / "checkpoints").glob(f"{name}-*.pt"))) == 1
     rows = list(csv.DictReader((out / "stage_times.csv").open()))
-    assert [r["video"] for r in rows] == ["alpha", "beta"]
+    assert [r["sequence"] for r in rows] == ["alpha", "beta"] and all(float(r["train_s"]) > 0 for r in rows)
     assert (out / "per-sequence_results.csv").is_file()
 
 
