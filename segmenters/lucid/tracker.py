@@ -113,7 +113,7 @@ class LucidConfig:
     """Training flow: ``exact`` (the dreamed flow) or ``estimated`` (DIS on the dreamed pair, as when tracking)."""
     seed: int = 0
     device: str = "auto"
-    """``auto`` (CUDA with mixed precision when available, else CPU), ``cpu`` or ``cuda[:n]``."""
+    """``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda[:n]``."""
     precision: str = "auto"
     """Autocast precision: ``auto`` (float16 on CUDA, bfloat16 on CPUs with native bf16, else float32), ``fp32``,
     ``bf16`` or ``fp16``."""
@@ -131,7 +131,8 @@ class LucidConfig:
     tuning: TuningConfig = field(default_factory=TuningConfig)
     track: TrackConfig = field(default_factory=TrackConfig)
     checkpoints: str | None = None
-    """Folder of per-video checkpoints ``<folder>/<video>.pt`` (resumed, and reused when finished); null: none."""
+    """Folder of per-video checkpoints ``<folder>/<video>-<settings digest>.pt`` and tuned post-processing (resumed,
+    and reused when finished); null: none."""
     progress: bool = True
 
 
