@@ -165,7 +165,9 @@ def track_sequences_on_cluster(
     at the same paths.
     """
     settings = dict(tracker_cfg)
-    for key, value in (("threads", 0), ("progress", False)):  # threads 0: keep the worker's single thread
+    # One torch thread per task: OpenMP settings are per thread, so the worker plugin's set_num_threads(1) does not
+    # reach the executor thread a task runs in, and two 2-thread tasks on 2 cores run several times slower.
+    for key, value in (("threads", 1), ("progress", False)):
         if key in settings:
             settings[key] = value
     client.register_plugin(WorkerSetup())
