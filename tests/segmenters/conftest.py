@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,8 +10,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from hydra import compose, initialize_config_module
+from omegaconf import DictConfig
 
-from dreaming.io import write_labels
+from dreaming.io import object_ids, write_labels
+from dreaming.samples import Clip, make_clip
+from segmenters.evaluation.metrics import boundary_f, jaccard
 
 HEIGHT, WIDTH, FRAMES = 60, 80, 7
 
@@ -80,3 +84,36 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def _j_and_f(predictions: list[np.ndarray], truth: list[np.ndarray]) -> float:
+    """Mean of J and F over objects and frames after the first (the DAVIS protocol)."""
+    scores = [
+        (float(jaccard(p == i, t == i)) + float(boundary_f(p == i, t == i))) / 2
+        for p, t in zip(predictions[1:], truth[1:], strict=True)
+        for i in object_ids(truth[0])
+    ]
+    return float(np.mean(scores))
+
+
+@pytest.fixture
+def j_and_f() -> Callable[[list[np.ndarray], list[np.ndarray]], float]:
+    """``j_and_f(predictions, truth)``: the DAVIS J&F of label sequences held in memory."""
+    return _j_and_f
+
+
+@pytest.fixture(scope="session")
+def embedded() -> Clip:
+    """The embedded sample clip: 24 frames of 240x136 with 3 objects."""
+    return make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
+
+
+def _track_config(overrides: list[str]) -> DictConfig:
+    with initialize_config_module(config_module="conf", version_base="1.3"):
+        return compose("track", overrides=overrides)
+
+
+@pytest.fixture
+def track_config() -> Callable[[list[str]], DictConfig]:
+    """``track_config(overrides)``: the composed ``lucid-track`` configuration."""
+    return _track_config

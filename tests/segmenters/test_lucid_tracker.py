@@ -12,17 +12,13 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
-from omegaconf import DictConfig
 
 from dreaming.davis import load_sequence
 from dreaming.errors import InputError
 from dreaming.io import object_ids, read_annotated_frame, read_frame, read_labels
-from dreaming.samples import make_clip
 from segmenters import cli_track
 from segmenters.baselines import FlowTracker
-from segmenters.evaluation.metrics import boundary_f, jaccard
 from segmenters.lucid.tracker import LucidTracker
 from segmenters.postprocess import PostProcessConfig
 from segmenters.tracking import track_sequence
@@ -54,23 +50,8 @@ LEARNING: dict[str, Any] = {
 }
 
 
-def j_and_f(predictions: list[np.ndarray], truth: list[np.ndarray]) -> float:
-    """Mean of J and F over objects and frames after the first (the DAVIS protocol)."""
-    scores = [
-        (float(jaccard(p == i, t == i)) + float(boundary_f(p == i, t == i))) / 2
-        for p, t in zip(predictions[1:], truth[1:], strict=True)
-        for i in object_ids(truth[0])
-    ]
-    return float(np.mean(scores))
-
-
-@pytest.fixture(scope="module")
-def embedded() -> Any:
-    return make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
-
-
 @pytest.mark.slow
-def test_trained_tracker_beats_flow_propagation_on_the_embedded_clip(embedded: Any) -> None:
+def test_trained_tracker_beats_flow_propagation_on_the_embedded_clip(embedded: Any, j_and_f: Any) -> None:
     torch.set_num_threads(1)
     lucid = list(LucidTracker(**LEARNING).track(embedded.frames, embedded.labels[0], name="clip"))
     flow = list(FlowTracker().track(embedded.frames, embedded.labels[0]))
@@ -83,7 +64,7 @@ def test_trained_tracker_beats_flow_propagation_on_the_embedded_clip(embedded: A
         assert set(np.unique(labels).tolist()) <= {0, 1, 2, 3}
 
 
-def test_untrained_network_is_no_better_than_flow(embedded: Any) -> None:
+def test_untrained_network_is_no_better_than_flow(embedded: Any, j_and_f: Any) -> None:
     """The check above can fail: a barely trained model does not beat the reference."""
     lucid = list(LucidTracker(**TINY).track(embedded.frames[:8], embedded.labels[0]))
     flow = list(FlowTracker().track(embedded.frames[:8], embedded.labels[0]))
@@ -210,11 +191,6 @@ def test_corrupt_middle_frame_fails_the_sequence_and_keeps_earlier_results(davis
 # lucid-track tracker=lucid
 
 
-def track_config(overrides: list[str]) -> DictConfig:
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        return compose("track", overrides=overrides)
-
-
 def tiny_overrides() -> list[str]:
     return [
         "tracker.inpaint=telea",
@@ -230,7 +206,9 @@ def tiny_overrides() -> list[str]:
     ]
 
 
-def test_lucid_track_end_to_end(davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lucid_track_end_to_end(
+    davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], track_config: Any
+) -> None:
     out = tmp_path / "lucid"
     cfg = track_config([f"data.root={davis_root}", f"out={out}", "tracker=lucid", "overlays.video=false"])
     assert cfg.tracker._target_ == "segmenters.lucid.tracker.LucidTracker"
@@ -247,7 +225,7 @@ def test_lucid_track_end_to_end(davis_root: Path, tmp_path: Path, capsys: pytest
     assert (out / "per-sequence_results.csv").is_file()
 
 
-def test_gpu_profile_runs_on_cpu_at_tiny_sizes(davis_root: Path, tmp_path: Path) -> None:
+def test_gpu_profile_runs_on_cpu_at_tiny_sizes(davis_root: Path, tmp_path: Path, track_config: Any) -> None:
     cfg = track_config([f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid", "profile=gpu"])
     assert cfg.tracker.pairs == 2500 and cfg.tracker.device == "auto" and len(cfg.tracker.appearance.widths) == 5
     overrides = [
@@ -268,7 +246,9 @@ def test_gpu_profile_runs_on_cpu_at_tiny_sizes(davis_root: Path, tmp_path: Path)
     shutil.rmtree(tmp_path / "gpu")
 
 
-def test_auto_profile_follows_cuda(davis_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auto_profile_follows_cuda(
+    davis_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, track_config: Any
+) -> None:
     overrides = [f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid"]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     cpu = track_config(overrides)

@@ -13,18 +13,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
-from omegaconf import DictConfig
 from torch.utils.data import DataLoader
 
 from dreaming.davis import load_sequence
 from dreaming.errors import InputError
-from dreaming.io import VOID, object_ids, read_labels
-from dreaming.samples import make_clip
+from dreaming.io import VOID, read_labels
 from segmenters import cli_track
 from segmenters.baselines import CopyTracker
-from segmenters.evaluation import boundary_f, jaccard
 from segmenters.lucid.inputs import MEAN, STD
 from segmenters.oneshot import AugmentConfig, OneShotSamples, OneShotTracker
 from segmenters.tracking import track_sequence
@@ -53,16 +49,6 @@ NO_CHANGE = AugmentConfig(flip_p=0.0, scale=(1.0, 1.0), rotate=0.0, color_p=0.0)
 BLUE, RED = (0, 0, 255), (255, 0, 0)
 
 
-def j_and_f(predictions: list[np.ndarray], truth: list[np.ndarray]) -> float:
-    """Mean of J and F over objects and frames after the first (the DAVIS protocol)."""
-    scores = [
-        (float(jaccard(p == i, t == i)) + float(boundary_f(p == i, t == i))) / 2
-        for p, t in zip(predictions[1:], truth[1:], strict=True)
-        for i in object_ids(truth[0])
-    ]
-    return float(np.mean(scores))
-
-
 def rgb(appearance: torch.Tensor) -> np.ndarray:
     """Undo :func:`~segmenters.lucid.inputs.image_features`: ``(3, S, S)`` → ``float (S, S, 3)`` in 0..255."""
     return (appearance.numpy().transpose(1, 2, 0) * STD + MEAN) * 255
@@ -80,11 +66,6 @@ def two_colour_objects() -> tuple[np.ndarray, np.ndarray]:
     labels[70:85, 60:120] = 5
     image[labels == 9], image[labels == 5] = RED, BLUE
     return image, labels
-
-
-@pytest.fixture(scope="module")
-def embedded() -> Any:
-    return make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
 
 
 # Augmented samples
@@ -181,7 +162,7 @@ def test_about_half_the_crops_are_placed_on_an_object() -> None:
 # Tracking
 
 
-def test_trained_tracker_beats_copying_the_first_mask_on_the_embedded_clip(embedded: Any) -> None:
+def test_trained_tracker_beats_copying_the_first_mask_on_the_embedded_clip(embedded: Any, j_and_f: Any) -> None:
     tracker = OneShotTracker(**LEARNING)
     oneshot = list(tracker.track(embedded.frames, embedded.labels[0], name="clip"))
     copy = list(CopyTracker().track(embedded.frames, embedded.labels[0]))
@@ -195,7 +176,7 @@ def test_trained_tracker_beats_copying_the_first_mask_on_the_embedded_clip(embed
     assert times.keys() == {"dream", "train", "track"} and times["dream"] == 0.0 and times["train"] > 0
 
 
-def test_untrained_network_is_no_better_than_copying(embedded: Any) -> None:
+def test_untrained_network_is_no_better_than_copying(embedded: Any, j_and_f: Any) -> None:
     """The check above can fail: a barely trained network does not beat the reference."""
     oneshot = list(OneShotTracker(**{**LEARNING, "train": {"steps": 2}}).track(embedded.frames, embedded.labels[0]))
     copy = list(CopyTracker().track(embedded.frames, embedded.labels[0]))
@@ -250,11 +231,6 @@ def test_bad_settings(settings: dict[str, Any], match: str) -> None:
 # lucid-track tracker=oneshot
 
 
-def track_config(overrides: list[str]) -> DictConfig:
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        return compose("track", overrides=overrides)
-
-
 TINY_OVERRIDES = [
     "tracker.augment.crop_size=32",
     "tracker.appearance.widths=[4,8]",
@@ -268,7 +244,9 @@ TINY_OVERRIDES = [
 
 
 @pytest.mark.parametrize("profile", ["cpu", "gpu"])
-def test_profile_gives_the_lucid_network_and_budget(profile: str, davis_root: Path, tmp_path: Path) -> None:
+def test_profile_gives_the_lucid_network_and_budget(
+    profile: str, davis_root: Path, tmp_path: Path, track_config: Any
+) -> None:
     base = [f"data.root={davis_root}", f"out={tmp_path}", f"profile={profile}"]
     oneshot, lucid = track_config([*base, "tracker=oneshot"]).tracker, track_config([*base, "tracker=lucid"]).tracker
     assert oneshot._target_ == "segmenters.oneshot.OneShotTracker"
@@ -281,7 +259,9 @@ def test_profile_gives_the_lucid_network_and_budget(profile: str, davis_root: Pa
     assert len(list(result.glob("*.png"))) == 7
 
 
-def test_lucid_track_end_to_end(davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lucid_track_end_to_end(
+    davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], track_config: Any
+) -> None:
     out = tmp_path / "oneshot"
     no_pictures = ["overlays.video=false", "overlays.strip=false", "overlays.side_by_side=false", "workers=1"]
     cli_track.run(
