@@ -42,16 +42,21 @@ def dataset_files(out: Path) -> dict[str, bytes]:
     }
 
 
+def visible(folder: Path, pattern: str) -> list[Path]:
+    """Files matching ``pattern``, without the hidden temporaries of unfinished writes (``pathlib`` globs match them)."""
+    return [path for path in folder.glob(pattern) if not path.name.startswith(".")]
+
+
 def assert_no_partial_files(video: Path) -> None:
     """Every visible data file decodes (a killed write may leave a hidden temporary file, removed on resume)."""
-    for path in (video / "images").glob("*.jpg"):
+    for path in visible(video / "images", "*.jpg"):
         decode_image(path.read_bytes(), path)
     for folder in ("labels", "prev"):
-        for path in (video / folder).glob("*.png"):
+        for path in visible(video / folder, "*.png"):
             decode_labels(path.read_bytes(), path)
-    for path in (video / "flow").glob("*.png"):
+    for path in visible(video / "flow", "*.png"):
         read_flow(path)
-    for path in (video / CHUNKS).glob("*.json"):
+    for path in visible(video / CHUNKS, "*.json"):
         json.loads(path.read_text())
 
 
@@ -64,7 +69,7 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 def records(out: Path) -> int:
-    return len(list((out / "lucid-sample" / CHUNKS).glob("*.json")))
+    return len(visible(out / "lucid-sample" / CHUNKS, "*.json"))
 
 
 @pytest.fixture(scope="module")
