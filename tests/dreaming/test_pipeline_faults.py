@@ -43,7 +43,7 @@ def dataset_files(out: Path) -> dict[str, bytes]:
 
 
 def visible(folder: Path, pattern: str) -> list[Path]:
-    """Files matching ``pattern``, without the hidden temporaries of unfinished writes (``pathlib`` globs match them)."""
+    """Files matching ``pattern`` but the hidden temporaries of unfinished writes (``pathlib`` globs match them)."""
     return [path for path in folder.glob(pattern) if not path.name.startswith(".")]
 
 
