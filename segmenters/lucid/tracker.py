@@ -209,7 +209,10 @@ class LucidTracker:
         if cfg.dataset is not None:
             if cfg.without:
                 raise InputError("tracker.without", "set with a dataset", "a dataset dreamed without those parts")
-            return DatasetPairs(cfg.dataset, video, cfg.flow, cfg.track.dis_preset, cache=cfg.pairs)
+            # Loader workers each hold their own cache (GBs at the gpu profile's 2,500 pairs) and decode in
+            # parallel anyway: cache only when crops are made in this process.
+            cache = cfg.pairs if cfg.train.workers == 0 else 0
+            return DatasetPairs(cfg.dataset, video, cfg.flow, cfg.track.dis_preset, cache=cache)
         dream_cfg = preset(cfg.dream)
         if cfg.inpaint is not None:
             dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
