@@ -77,6 +77,14 @@ def shared_davis2016() -> Path:
     return path
 
 
+@pytest.fixture
+def cuda() -> torch.device:
+    """The first CUDA device; the test is skipped where torch sees none (CI, the 2-core development machine)."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device: torch sees none (run these on a GPU machine)")
+    return torch.device("cuda")
+
+
 @pytest.fixture(autouse=True)
 def one_thread() -> Iterator[None]:
     """Tiny networks gain nothing from more threads, and shared CI cores make two threads much slower."""

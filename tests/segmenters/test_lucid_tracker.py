@@ -64,6 +64,15 @@ def test_trained_tracker_beats_flow_propagation_on_the_embedded_clip(embedded: A
         assert set(np.unique(labels).tolist()) <= {0, 1, 2, 3}
 
 
+def test_tracker_on_cuda_beats_flow_propagation(embedded: Any, j_and_f: Any, cuda: torch.device) -> None:
+    tracker = LucidTracker(**{**LEARNING, "device": "cuda"})
+    model = tracker.fit(embedded.frames[0], embedded.labels[0], "clip")
+    assert next(model.appearance.parameters()).device.type == "cuda"
+    lucid = [embedded.labels[0], *tracker.follow(model, embedded.frames[0], embedded.frames[1:], embedded.labels[0])]
+    flow = list(FlowTracker().track(embedded.frames, embedded.labels[0]))
+    assert j_and_f(lucid, embedded.labels) > j_and_f(flow, embedded.labels) + 0.03
+
+
 def test_untrained_network_is_no_better_than_flow(embedded: Any, j_and_f: Any) -> None:
     """The check above can fail: a barely trained model does not beat the reference."""
     lucid = list(LucidTracker(**TINY).track(embedded.frames[:8], embedded.labels[0]))

@@ -18,6 +18,7 @@ from segmenters.training import (
     CropSamples,
     JitterConfig,
     TrainConfig,
+    autocast_dtype,
     dream_training_pairs,
     load_checkpoint,
     resolve_device,
@@ -117,6 +118,44 @@ def test_resumed_training_equals_uninterrupted_training(pairs: list, tmp_path: P
             assert torch.equal(a, b)
     assert load_checkpoint(path)["step"] == 6
     assert train(networks(), samples, cfg, torch.device("cpu"), path, False) == []  # finished: nothing to do
+
+
+def test_mixed_precision_training_on_cuda_lowers_the_loss(pairs: list, cuda: torch.device) -> None:
+    samples = CropSamples(pairs, CROP, JitterConfig(), direction=False, seed=0, length=100 * 4)
+    nets = networks()
+    cfg = TrainConfig(steps=100, batch_size=4, lr=3e-3)
+    losses = train(nets, samples, cfg, cuda, None, False, autocast_dtype(cuda, "auto"))
+    assert autocast_dtype(cuda, "auto") == torch.float16
+    assert len(losses) == 100 and np.isfinite(losses).all()
+    assert np.mean(losses[-20:]) < 0.8 * np.mean(losses[:10])
+    assert all(p.device.type == "cuda" for net in nets.values() for p in net.parameters())
+
+
+def test_checkpoint_written_on_cuda_resumes_there_and_loads_on_cpu(
+    pairs: list, cuda: torch.device, tmp_path: Path
+) -> None:
+    cfg = TrainConfig(steps=6, batch_size=2, checkpoint_every=3)
+    samples = CropSamples(pairs, CROP, JitterConfig(), direction=False, seed=0, length=12)
+    path = tmp_path / "video.pt"
+    crashing = Crash(pairs, CROP, JitterConfig(), direction=False, seed=0, length=12)
+    crashing.at = 4 * cfg.batch_size + 1
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(networks(), crashing, cfg, cuda, path, False, torch.float16)
+    assert load_checkpoint(path)["step"] == 3
+    resumed = networks(seed=99)
+    assert len(train(resumed, samples, cfg, cuda, path, False, torch.float16)) == 3
+    state = load_checkpoint(path)
+    assert state["step"] == 6
+    # Read back on the CPU, the weights are the GPU's and give the GPU's float32 outputs.
+    on_cpu = networks(seed=5)
+    for name, net in on_cpu.items():
+        net.load_state_dict(state["networks"][name])
+        net.eval()
+        assert all(t.device.type == "cpu" for t in state["networks"][name].values())
+    x = samples[0]["appearance"][None]
+    with torch.no_grad():
+        expected = resumed["appearance"](x.to(cuda)).cpu()  # float32 (cuDNN may use TF32: loose tolerance)
+        assert torch.allclose(on_cpu["appearance"](x), expected, rtol=1e-2, atol=1e-2)
 
 
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
