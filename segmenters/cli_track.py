@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dreaming.errors import InputError, exits_on_input_error
 from dreaming.hydra_conf import cluster_config
+from dreaming.io import atomic_path
 from dreaming.pipeline import open_client
 from segmenters.cli_eval import any_overlays, overlay_options, score_and_report, selected_sequences, write_overlays
 from segmenters.evaluation import has_ground_truth
@@ -37,6 +38,11 @@ def run(cfg: DictConfig) -> None:
         raise InputError("tracker", f"{type(tracker).__name__} has no track() method", "a Tracker")
     sequences = selected_sequences(cfg.data)
     out = output_folder(cfg)
+    out.mkdir(parents=True, exist_ok=True)
+    # .hydra/config.yaml keeps the interpolations: this copy shows the values used (what profile=auto chose).
+    with atomic_path(out / "config.yaml") as tmp:
+        tmp.write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    log.info("profile %s, tracker %s", cfg.profile.name, cfg.tracker.get("_target_", "?").rsplit(".", 1)[-1])
     if cfg.parallel:
         with open_client(cluster_config(cfg)) as client:
             settings = OmegaConf.to_container(cfg.tracker, resolve=True)

@@ -232,11 +232,16 @@ def test_lucid_track_end_to_end(
     assert [r["sequence"] for r in rows] == ["alpha", "beta"]
     assert list(rows[0]) == ["sequence", "dream_s", "train_s", "tune_s", "track_s", "total_s"]
     assert (out / "per-sequence_results.csv").is_file()
+    resolved = (out / "config.yaml").read_text()  # the values used, profile=auto's choice resolved
+    assert "${" not in resolved and "name: cpu" in resolved
 
 
 def test_gpu_profile_runs_on_cpu_at_tiny_sizes(davis_root: Path, tmp_path: Path, track_config: Any) -> None:
     cfg = track_config([f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid", "profile=gpu"])
-    assert cfg.tracker.pairs == 2500 and cfg.tracker.device == "auto" and len(cfg.tracker.appearance.widths) == 5
+    assert cfg.tracker.pairs == 1000 and cfg.tracker.device == "auto" and len(cfg.tracker.appearance.widths) == 5
+    assert round(cfg.tracker.pairs * cfg.tracker.holdout) == 25  # held-out pairs: tuning time grows with them
+    paper = track_config([f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid", "profile=paper"]).tracker
+    assert (paper.pairs, paper.train.steps, round(paper.pairs * paper.holdout)) == (2500, 20000, 25)
     overrides = [
         f"data.root={davis_root}",
         f"out={tmp_path}",
