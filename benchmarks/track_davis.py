@@ -26,11 +26,10 @@ from dreaming.pipeline import ClusterConfig, open_client
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.evaluation import evaluate, load_sequences
 from segmenters.evaluation.report import format_table
-from segmenters.tracking import track_sequences, track_sequences_on_cluster, write_stage_times
+from segmenters.tracking import STAGES, track_sequences, track_sequences_on_cluster, write_stage_times
 from segmenters.visualize import OverlayOptions, write_sequence_overlays
 
 SHARED_DAVIS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "davis2016"
-STAGES = ("dream", "train", "tune", "track")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import io
 import os
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -123,6 +124,24 @@ def track_sequence(tracker: Tracker, sequence: Sequence, out: str | os.PathLike[
 
 StageTimes = dict[str, dict[str, float]]
 """Seconds per stage (``dream``, ``train``, ``tune``, ``track`` …) per sequence name."""
+
+STAGES = ("dream", "train", "tune", "track")
+"""The stages a learning tracker reports in ``stage_times``, in order (the columns of ``stage_times.csv``)."""
+
+
+@contextmanager
+def timed(times: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the seconds the block takes to ``times[stage]`` (also when it raises)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        times[stage] = times.get(stage, 0.0) + time.perf_counter() - started
+
+
+def describe_stage_times(times: dict[str, float]) -> str:
+    """``dream 1.0 s, train 2.0 s, …`` for the stages in ``times``, in :data:`STAGES` order."""
+    return ", ".join(f"{stage} {times[stage]:.1f} s" for stage in STAGES if stage in times)
 
 
 def _stage_times(tracker: Tracker, name: str, wall: float) -> dict[str, float]:

@@ -19,10 +19,10 @@ from omegaconf import OmegaConf
 from dreaming.errors import InputError
 from dreaming.io import atomic_path
 from segmenters.evaluation.report import GLOBAL_CSV
+from segmenters.tracking import STAGES
 
 SCORE_COLUMNS = {"J&F": "J&F-Mean", "J": "J-Mean", "F": "F-Mean"}
 """Report column → ``global_results.csv`` column."""
-STAGES = ("dream", "train", "tune", "track")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -39,7 +37,7 @@ from segmenters.networks import UNet
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess import PostProcessConfig
 from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
-from segmenters.tracking import annotated_first_frame
+from segmenters.tracking import STAGES, annotated_first_frame, describe_stage_times, timed
 from segmenters.training import (
     CropConfig,
     CropSamples,
@@ -56,8 +54,6 @@ from segmenters.training import (
 )
 
 log = logging.getLogger(__name__)
-
-STAGES = ("dream", "train", "tune", "track")
 
 
 @dataclass(frozen=True)
@@ -168,15 +164,6 @@ def _digest(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-@contextmanager
-def _timed(times: dict[str, float], stage: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[stage] = times.get(stage, 0.0) + time.perf_counter() - started
-
-
 class LucidTracker:
     """The Lucid tracker (Khoreva et al., IJCV 2019); keyword arguments are the fields of :class:`LucidConfig`.
 
@@ -276,7 +263,7 @@ class LucidTracker:
         tuned = self._saved_tuning(video) if cfg.tuning.enabled else None
         pairs: Any = []
         if finished is None or (cfg.tuning.enabled and tuned is None):
-            with _timed(times, "dream"):
+            with timed(times, "dream"):
                 pairs = self._training_pairs(image, labels, video)
         training, held_out = split_pairs(len(pairs), cfg.holdout, cfg.seed) if len(pairs) else ([], [])
         if finished is not None:
@@ -284,7 +271,7 @@ class LucidTracker:
             for name, net in networks.items():
                 net.load_state_dict(finished["networks"][name])
         else:
-            with _timed(times, "train"):
+            with timed(times, "train"):
                 if checkpoint is not None:
                     checkpoint.parent.mkdir(parents=True, exist_ok=True)
                     with atomic_path(checkpoint.with_suffix(".json")) as tmp:
@@ -306,7 +293,7 @@ class LucidTracker:
         )
         if cfg.tuning.enabled:
             if tuned is None:
-                with _timed(times, "tune"):
+                with timed(times, "tune"):
                     tuned = self._tune(model, PairSubset(pairs, held_out), video)
             model.postprocess = tuned
         return model
@@ -341,9 +328,8 @@ class LucidTracker:
         model = self.fit(first, labels, video)
         times = self.stage_times[video]
         yield labels.copy()
-        started = time.perf_counter()
         try:
-            yield from self.follow(model, first, iterator, labels)
+            with timed(times, "track"):
+                yield from self.follow(model, first, iterator, labels)
         finally:
-            times["track"] = time.perf_counter() - started
-            log.info("%s: %s", video, ", ".join(f"{s} {times.get(s, 0.0):.1f} s" for s in STAGES))
+            log.info("%s: %s", video, describe_stage_times(times))

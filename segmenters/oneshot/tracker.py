@@ -9,7 +9,6 @@ to the network's stride, and its softmax probabilities are resized back to full 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,13 +26,11 @@ from segmenters.lucid.inputs import image_features
 from segmenters.lucid.tracker import AppearanceConfig
 from segmenters.networks import UNet
 from segmenters.oneshot.augment import AugmentConfig, OneShotSamples
-from segmenters.tracking import annotated_first_frame
+from segmenters.tracking import annotated_first_frame, describe_stage_times, timed
 from segmenters.training import TrainConfig, autocast_dtype, resolve_device, train
 from segmenters.training.trainer import channels_last
 
 log = logging.getLogger(__name__)
-
-STAGES = ("dream", "train", "track")
 
 
 @dataclass(frozen=True)
@@ -146,18 +143,19 @@ class OneShotTracker:
         if cfg.augment.crop_size % net.stride:
             raise InputError("augment.crop_size", f"{cfg.augment.crop_size}", f"a multiple of {net.stride}")
         size = working_size(*labels.shape, cfg.augment.crop_size, cfg.crop_fraction)
-        started = time.perf_counter()
-        samples = OneShotSamples(
-            resize(image, size, cv2.INTER_AREA),
-            resize(labels.astype(np.int32), size, cv2.INTER_NEAREST),
-            cfg.augment,
-            cfg.seed,
-            cfg.train.steps * cfg.train.batch_size,
-        )
-        train({"appearance": net}, samples, cfg.train, device, None, cfg.progress, precision, weighted_cross_entropy)
         times = self.stage_times.setdefault(video, {})
         times["dream"] = 0.0
-        times["train"] = time.perf_counter() - started
+        with timed(times, "train"):
+            samples = OneShotSamples(
+                resize(image, size, cv2.INTER_AREA),
+                resize(labels.astype(np.int32), size, cv2.INTER_NEAREST),
+                cfg.augment,
+                cfg.seed,
+                cfg.train.steps * cfg.train.batch_size,
+            )
+            train(
+                {"appearance": net}, samples, cfg.train, device, None, cfg.progress, precision, weighted_cross_entropy
+            )
         return OneShotModel(net, ids, size, device, precision)
 
     def track(
@@ -171,12 +169,13 @@ class OneShotTracker:
         model = self.fit(first, first_labels, video)
         times = self.stage_times[video]
         yield labels
-        started = time.perf_counter()
         try:
-            for index, frame in enumerate(iterator, start=1):
-                if frame.shape != first.shape:
-                    raise InputError(f"frame {index}", f"shape {frame.shape}", f"the first frame's shape {first.shape}")
-                yield model.segment(frame)
+            with timed(times, "track"):
+                for index, frame in enumerate(iterator, start=1):
+                    if frame.shape != first.shape:
+                        raise InputError(
+                            f"frame {index}", f"shape {frame.shape}", f"the first frame's shape {first.shape}"
+                        )
+                    yield model.segment(frame)
         finally:
-            times["track"] = time.perf_counter() - started
-            log.info("%s: %s", video, ", ".join(f"{s} {times.get(s, 0.0):.1f} s" for s in STAGES))
+            log.info("%s: %s", video, describe_stage_times(times))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -116,12 +117,18 @@ def embedded() -> Clip:
     return make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
 
 
-def _track_config(overrides: list[str]) -> DictConfig:
+def _app_config(name: str, overrides: list[str]) -> DictConfig:
     with initialize_config_module(config_module="conf", version_base="1.3"):
-        return compose("track", overrides=overrides)
+        return compose(name, overrides=overrides)
+
+
+@pytest.fixture
+def app_config() -> Callable[[str, list[str]], DictConfig]:
+    """``app_config(name, overrides)``: the composed configuration of an app (``conf/<name>.yaml``: track, eval)."""
+    return _app_config
 
 
 @pytest.fixture
 def track_config() -> Callable[[list[str]], DictConfig]:
     """``track_config(overrides)``: the composed ``lucid-track`` configuration."""
-    return _track_config
+    return functools.partial(_app_config, "track")

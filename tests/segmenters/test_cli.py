@@ -5,22 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_module
-from omegaconf import DictConfig
 
 from segmenters import cli_eval, cli_track
 
 
-def config(name: str, overrides: list[str]) -> DictConfig:
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        return compose(name, overrides=overrides)
-
-
-def test_track_then_eval(davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_track_then_eval(davis_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], app_config: Any) -> None:
     out = tmp_path / "flow"
-    cli_track.run(config("track", [f"data.root={davis_root}", f"out={out}", "tracker=flow", "plots=true"]))
+    cli_track.run(app_config("track", [f"data.root={davis_root}", f"out={out}", "tracker=flow", "plots=true"]))
     printed = capsys.readouterr().out
     assert "J&F-Mean" in printed and "beta_2" in printed
     for name in ("alpha", "beta"):
@@ -33,7 +27,7 @@ def test_track_then_eval(davis_root: Path, tmp_path: Path, capsys: pytest.Captur
     # Scoring the same folder again, on one sequence, into another folder.
     again = tmp_path / "again"
     evaluation = cli_eval.run(
-        config("eval", [f"data.root={davis_root}", f"results={out}", f"out={again}", "data.sequences=[beta]"])
+        app_config("eval", [f"data.root={davis_root}", f"results={out}", f"out={again}", "data.sequences=[beta]"])
     )
     assert [s.name for s in evaluation.sequences] == ["beta"]
     rows = (again / "per-sequence_results.csv").read_text().splitlines()
@@ -41,11 +35,11 @@ def test_track_then_eval(davis_root: Path, tmp_path: Path, capsys: pytest.Captur
     assert not (again / "plots").exists()
 
 
-def test_tracker_is_chosen_by_config(davis_root: Path, tmp_path: Path) -> None:
-    cfg = config("track", [f"data.root={davis_root}", f"out={tmp_path}", "tracker=flow", "tracker.preset=fast"])
+def test_tracker_is_chosen_by_config(davis_root: Path, tmp_path: Path, app_config: Any) -> None:
+    cfg = app_config("track", [f"data.root={davis_root}", f"out={tmp_path}", "tracker=flow", "tracker.preset=fast"])
     assert cfg.tracker._target_ == "segmenters.baselines.FlowTracker"
     assert cfg.tracker.preset == "fast"
-    assert config("track", [f"data.root={davis_root}", f"out={tmp_path}"]).tracker._target_.endswith("CopyTracker")
+    assert app_config("track", [f"data.root={davis_root}", f"out={tmp_path}"]).tracker._target_.endswith("CopyTracker")
 
 
 def test_missing_frames_exit_with_a_clear_message(davis_root: Path, tmp_path: Path) -> None:
@@ -71,10 +65,12 @@ def test_missing_frames_exit_with_a_clear_message(davis_root: Path, tmp_path: Pa
     assert "Traceback" not in message
 
 
-def test_parallel_tracking_on_a_dask_cluster_writes_the_same_results(davis_root: Path, tmp_path: Path) -> None:
+def test_parallel_tracking_on_a_dask_cluster_writes_the_same_results(
+    davis_root: Path, tmp_path: Path, app_config: Any
+) -> None:
     common = [f"data.root={davis_root}", "tracker=flow", "overlays.video=false", "overlays.strip=false"]
-    cli_track.run(config("track", [*common, f"out={tmp_path / 'serial'}"]))
-    cli_track.run(config("track", [*common, f"out={tmp_path / 'dask'}", "parallel=true", "cluster.workers=2"]))
+    cli_track.run(app_config("track", [*common, f"out={tmp_path / 'serial'}"]))
+    cli_track.run(app_config("track", [*common, f"out={tmp_path / 'dask'}", "parallel=true", "cluster.workers=2"]))
     for name in ("alpha", "beta"):
         serial = {p.name: p.read_bytes() for p in (tmp_path / "serial" / name).iterdir()}
         assert serial == {p.name: p.read_bytes() for p in (tmp_path / "dask" / name).iterdir()}

@@ -16,7 +16,7 @@ from dreaming.io import atomic_directory, read_labels, write_labels
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.baselines.flow_warp import propagate_labels
 from segmenters.evaluation import jaccard
-from segmenters.tracking import Tracker, track_sequence
+from segmenters.tracking import Tracker, describe_stage_times, timed, track_sequence
 
 
 def test_copy_repeats_the_first_labels(synthetic: SimpleNamespace) -> None:
@@ -171,3 +171,15 @@ def test_atomic_directory_replaces_old_contents(tmp_path: Path) -> None:
         assert (target / "stale.png").exists()  # still the old folder until the block succeeds
     assert [p.name for p in target.iterdir()] == ["00000.png"]
     assert [p.name for p in tmp_path.iterdir()] == ["seq"]
+
+
+def test_stage_timer_accumulates_and_counts_a_failing_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([10.0, 12.5, 20.0, 21.0])
+    monkeypatch.setattr("segmenters.tracking.time.perf_counter", lambda: next(clock))
+    times: dict[str, float] = {"track": 1.0}
+    with timed(times, "train"):
+        pass
+    with pytest.raises(RuntimeError), timed(times, "train"):
+        raise RuntimeError("stopped")
+    assert times == {"track": 1.0, "train": 3.5}
+    assert describe_stage_times(times) == "train 3.5 s, track 1.0 s"  # in pipeline order, not insertion order
