@@ -1,8 +1,8 @@
 """Cost of one LucidTracker training step (both networks, forward + backward + Adam) at a profile's sizes, in each
 precision, on the device ``auto`` picks (CUDA when present): float32 is the baseline measured in the same run.
 
-    python benchmarks/train_speed.py [--profile cpu|gpu|paper] [--precisions fp32 auto] [--steps 20] [--json out.json]
-        [profile.crop_size=256 ...]
+    python benchmarks/train_speed.py [--profile cpu|gpu|gpu_quick] [--precisions fp32 auto] [--steps 20]
+        [--json out.json] [profile.crop_size=256 ...]
 
 Batches are random tensors of the profile's batch size and crop size, already in memory, so the figure is the
 networks' cost alone (crops are made by DataLoader workers in parallel with it). Trailing arguments are Hydra

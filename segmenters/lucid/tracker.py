@@ -196,7 +196,7 @@ class LucidTracker:
         if cfg.dataset is not None:
             if cfg.without:
                 raise InputError("tracker.without", "set with a dataset", "a dataset dreamed without those parts")
-            # Loader workers each hold their own cache (GBs at the paper profile's 2,500 pairs) and decode in
+            # Loader workers each hold their own cache (GBs at the gpu profile's 2,500 pairs) and decode in
             # parallel anyway: cache only when crops are made in this process.
             cache = cfg.pairs if cfg.train.workers == 0 else 0
             return DatasetPairs(cfg.dataset, video, cfg.flow, cfg.track.dis_preset, cache=cache)

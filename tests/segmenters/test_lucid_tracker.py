@@ -238,10 +238,11 @@ def test_lucid_track_end_to_end(
 
 def test_gpu_profile_runs_on_cpu_at_tiny_sizes(davis_root: Path, tmp_path: Path, track_config: Any) -> None:
     cfg = track_config([f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid", "profile=gpu"])
-    assert cfg.tracker.pairs == 1000 and cfg.tracker.device == "auto" and len(cfg.tracker.appearance.widths) == 5
-    assert round(cfg.tracker.pairs * cfg.tracker.holdout) == 25  # held-out pairs: tuning time grows with them
-    paper = track_config([f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid", "profile=paper"]).tracker
-    assert (paper.pairs, paper.train.steps, round(paper.pairs * paper.holdout)) == (2500, 20000, 25)
+    assert cfg.tracker.pairs == 2500 and cfg.tracker.device == "auto" and len(cfg.tracker.appearance.widths) == 5
+    assert (cfg.tracker.train.steps, round(cfg.tracker.pairs * cfg.tracker.holdout)) == (20000, 25)  # held-out pairs
+    quick = track_config([f"data.root={davis_root}", f"out={tmp_path}", "tracker=lucid", "profile=gpu_quick"]).tracker
+    assert (quick.pairs, quick.train.steps, round(quick.pairs * quick.holdout)) == (1000, 800, 25)
+    assert quick.appearance.widths == cfg.tracker.appearance.widths and quick.crop.size == cfg.tracker.crop.size
     overrides = [
         f"data.root={davis_root}",
         f"out={tmp_path}",
