@@ -126,7 +126,7 @@ StageTimes = dict[str, dict[str, float]]
 """Seconds per stage (``dream``, ``train``, ``tune``, ``track`` …) per sequence name."""
 
 STAGES = ("dream", "train", "tune", "track")
-"""The stages a learning tracker reports in ``stage_times``, in order (the columns of ``stage_times.csv``)."""
+"""The stages a learning tracker reports in ``stage_times``, in pipeline order."""
 
 
 @contextmanager
