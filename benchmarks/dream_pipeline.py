@@ -22,14 +22,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from dreaming.config import preset
-from dreaming.dream import DreamedFrame, DreamPair
-from dreaming.formats import FormatConfig
-from dreaming.io import read_annotated_frame, write_labels
-from dreaming.manifest import write_bytes_atomic
-from dreaming.pipeline import ClusterConfig, dream_dataset, image_source, open_client
-from dreaming.samples import make_clip
-from dreaming.writer import DatasetSpec, encode_pair, pair_files
+from dreaming.dataset.formats import FormatConfig
+from dreaming.dataset.pipeline import dream_dataset, image_source
+from dreaming.dataset.writer import DatasetSpec, encode_pair, pair_files
+from dreaming.synthesis.config import preset
+from dreaming.synthesis.dream import DreamedFrame, DreamPair
+from dreaming.synthesis.samples import make_clip
+from foundation.cluster import ClusterConfig, open_client
+from foundation.io import read_annotated_frame, write_bytes_atomic, write_labels
 
 SHARED_BEAR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "davis2016"
 

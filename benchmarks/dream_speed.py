@@ -19,11 +19,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from timing import best_of
 
-from dreaming.config import preset
-from dreaming.dream import Scene, dream_pair
-from dreaming.io import read_annotated_frame
+from dreaming.synthesis.config import preset
+from dreaming.synthesis.dream import Scene, dream_pair
+from foundation.io import read_annotated_frame
+from foundation.timing import best_of
 
 SHARED_LIONS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "lions"
 
@@ -82,7 +82,7 @@ def main() -> None:
         image_path = SHARED_LIONS / "00000.jpg"
         image, labels = read_annotated_frame(image_path, SHARED_LIONS / "00000.png")
     else:
-        from dreaming.samples import make_clip
+        from dreaming.synthesis.samples import make_clip
 
         clip = make_clip()
         image_path = None

@@ -13,11 +13,11 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from timing import best_of
-
-from dreaming.io import read_labels
+from foundation.davis import select_sequences
+from foundation.io import read_labels
+from foundation.timing import best_of
 from segmenters.baselines import CopyTracker
-from segmenters.evaluation import evaluate, load_sequences, scored_frames
+from segmenters.evaluation import evaluate, scored_frames
 from segmenters.tracking import track_sequences
 
 SHARED_DAVIS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "davis2016"
@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    sequences = load_sequences(args.root)
+    sequences = select_sequences(args.root)
     with tempfile.TemporaryDirectory() as scratch:
         results = args.results
         if results is None:

@@ -21,10 +21,11 @@ from pathlib import Path
 from hydra import compose, initialize_config_module
 from omegaconf import OmegaConf
 
-from dreaming.io import atomic_path
-from dreaming.pipeline import ClusterConfig, open_client
+from foundation.cluster import ClusterConfig, open_client
+from foundation.davis import select_sequences
+from foundation.io import atomic_path
 from segmenters.baselines import CopyTracker, FlowTracker
-from segmenters.evaluation import evaluate, load_sequences
+from segmenters.evaluation import evaluate
 from segmenters.evaluation.report import format_table
 from segmenters.tracking import STAGES, track_sequences, track_sequences_on_cluster, write_stage_times
 from segmenters.visualize import OverlayOptions, write_sequence_overlays
@@ -43,7 +44,7 @@ def main() -> None:
     parser.add_argument("--untuned", action="store_true", help="also track without the tuned post-processing")
     args, overrides = parser.parse_known_args()
 
-    sequences = load_sequences(args.root, args.sequences)
+    sequences = select_sequences(args.root, args.sequences)
     out = args.out.resolve()
     with initialize_config_module(config_module="conf", version_base="1.3"):
         cfg = compose(

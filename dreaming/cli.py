@@ -16,17 +16,13 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from dreaming.errors import InputError
-from dreaming.hydra_conf import cluster_config, dataset_spec, register_configs, video_sources
-from dreaming.manifest import find_videos, verify_video
-from dreaming.pipeline import finish, open_client, plan_dataset, run_plan
+from dreaming.dataset.manifest import find_videos, verify_video
+from dreaming.dataset.pipeline import finish, plan_dataset, run_plan
+from dreaming.hydra_conf import dataset_spec, register_configs, video_sources
+from foundation.cluster import cluster_config, open_client
+from foundation.errors import EXIT_FAILED, InputError, cli_entry
 
 log = logging.getLogger(__name__)
-
-EXIT_INPUT = 2
-"""Exit status for bad input (a file, folder or setting), as the other Lucid tools."""
-EXIT_FAILED = 1
-"""Exit status for a failed write or a failed verification."""
 
 
 def verify_folder(folder: str | Path) -> int:
@@ -45,7 +41,9 @@ def verify_folder(folder: str | Path) -> int:
     return bad
 
 
-def _dream(cfg: DictConfig) -> int:
+@hydra.main(version_base="1.3", config_path="pkg://conf", config_name="dream")
+@cli_entry("lucid-dream", exits=True)
+def _dream_app(cfg: DictConfig) -> int:
     if cfg.verify:
         return EXIT_FAILED if verify_folder(cfg.verify) else 0
     spec = dataset_spec(cfg)
@@ -66,20 +64,6 @@ def _dream(cfg: DictConfig) -> int:
     return 0
 
 
-@hydra.main(version_base="1.3", config_path="pkg://conf", config_name="dream")
-def _dream_app(cfg: DictConfig) -> None:
-    try:
-        status = _dream(cfg)
-    except InputError as error:
-        log.error("%s", error)
-        raise SystemExit(EXIT_INPUT) from None
-    except OSError as error:
-        log.error("%s", error)
-        raise SystemExit(EXIT_FAILED) from None
-    if status:
-        raise SystemExit(status)
-
-
 def dream_main() -> None:
     """Entry point of ``lucid-dream``."""
     register_configs()
@@ -90,6 +74,7 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
 
 
+@cli_entry("lucid-verify")
 def verify_main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``lucid-verify``: exit status 1 when any file is missing or corrupt."""
     parser = argparse.ArgumentParser(
@@ -100,11 +85,7 @@ def verify_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("folder", type=Path, help="a video folder, an output folder, or a multirun folder")
     args = parser.parse_args(argv)
     _setup_logging()
-    try:
-        return EXIT_FAILED if verify_folder(args.folder) else 0
-    except InputError as error:
-        log.error("%s", error)
-        return EXIT_INPUT
+    return EXIT_FAILED if verify_folder(args.folder) else 0
 
 
 if __name__ == "__main__":

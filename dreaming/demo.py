@@ -1,8 +1,8 @@
 """``python -m dreaming.demo`` (``make demo``): dream from the embedded sample clip, no dataset needed.
 
-Builds the sample clip (:mod:`dreaming.samples`), prepares its first annotated frame, dreams a few frame pairs with
-the ``fast`` preset and writes their contact sheet to ``outputs/demo/contact_sheet.png``. With ``--docs`` it also
-writes a small copy (under 300 KB) to ``docs/contact_sheet.png`` for the README.
+Builds the sample clip (:mod:`dreaming.synthesis.samples`), prepares its first annotated frame, dreams a few frame
+pairs with the ``fast`` preset and writes their contact sheet to ``outputs/demo/contact_sheet.png``. With ``--docs``
+it also writes a small copy (under 300 KB) to ``docs/contact_sheet.png`` for the README.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import argparse
 import io
 import logging
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,13 +19,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from dreaming.config import preset
-from dreaming.dream import Scene
-from dreaming.errors import InputError
-from dreaming.io import atomic_path
 from dreaming.preview import dream_pairs, sheet_title
-from dreaming.samples import make_clip
-from dreaming.viz import contact_sheet, save_png
+from dreaming.synthesis.config import preset
+from dreaming.synthesis.dream import Scene
+from dreaming.synthesis.samples import make_clip
+from dreaming.synthesis.viz import contact_sheet, save_png
+from foundation.errors import InputError, cli_entry
+from foundation.io import atomic_path
+from foundation.timing import timed
 
 log = logging.getLogger("dreaming.demo")
 
@@ -38,9 +38,10 @@ DOCS_PAIRS = 4
 
 @contextmanager
 def _stage(name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    yield
-    log.info("%-34s %6.2f s", name, time.perf_counter() - started)
+    times: dict[str, float] = {}
+    with timed(times, name):
+        yield
+    log.info("%-34s %6.2f s", name, times[name])
 
 
 def _png_bytes(image: np.ndarray) -> bytes:
@@ -93,6 +94,7 @@ def run(out_dir: Path, docs: Path | None, num_pairs: int, seed: int) -> Path:
     return sheet_path
 
 
+@cli_entry("demo")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dreaming.demo",
@@ -112,11 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.pairs < 1:
         parser.error(f"--pairs must be at least 1, got {args.pairs}")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        sheet = run(args.out_dir, Path("docs/contact_sheet.png") if args.docs else None, args.pairs, args.seed)
-    except InputError as error:
-        print(f"demo: error: {error}", file=sys.stderr)
-        return 2
+    sheet = run(args.out_dir, Path("docs/contact_sheet.png") if args.docs else None, args.pairs, args.seed)
     print(f"contact sheet: {sheet}")
     return 0
 

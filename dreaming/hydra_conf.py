@@ -7,21 +7,20 @@ overridden on the command line, e.g. ``dream.illumination.p=0.3 cluster.workers=
 
 from __future__ import annotations
 
-import typing
-from dataclasses import dataclass, field, fields, is_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from dreaming.config import DreamConfig
-from dreaming.errors import InputError
-from dreaming.formats import FormatConfig
-from dreaming.pipeline import ClusterConfig, VideoSource, davis_sources, image_source
-from dreaming.writer import DatasetSpec
-
-T = TypeVar("T")
+from dreaming.dataset.formats import FormatConfig
+from dreaming.dataset.pipeline import VideoSource, davis_sources, image_source
+from dreaming.dataset.writer import DatasetSpec
+from dreaming.synthesis.config import DreamConfig
+from foundation.cluster import ClusterConfig
+from foundation.errors import InputError
+from foundation.settings import from_container
 
 
 @dataclass
@@ -46,37 +45,9 @@ class DreamAppConfig:
     progress: bool = True
 
 
-def _output_dir(out: str, verify: str | None) -> str:
-    return verify or out
-
-
 def register_configs() -> None:
-    """Register the schema in Hydra's ConfigStore and the ``lucid_output`` resolver used by ``conf/dream.yaml``."""
+    """Register the schema in Hydra's ConfigStore (importing :mod:`foundation.settings` registered the resolvers)."""
     ConfigStore.instance().store(name="lucid_dream_schema", node=DreamAppConfig)
-    if not OmegaConf.has_resolver("lucid_output"):
-        OmegaConf.register_new_resolver("lucid_output", _output_dir)
-
-
-def _convert(hint: Any, value: Any, where: str) -> Any:
-    if is_dataclass(hint):
-        return from_container(hint, value, where)
-    if typing.get_origin(hint) is tuple:
-        args = typing.get_args(hint)
-        if not (len(args) == 2 and args[1] is Ellipsis) and len(value) != len(args):
-            raise InputError(where, f"{len(value)} values {list(value)}", f"{len(args)} values")
-        return tuple(value)
-    return value
-
-
-def from_container(cls: type[T], values: dict[str, Any], where: str = "") -> T:
-    """Build dataclass ``cls`` from plain nested dicts/lists (``OmegaConf.to_container``), lists → typed tuples."""
-    hints = typing.get_type_hints(cls)
-    prefix = f"{where}." if where else ""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise InputError(f"{prefix}{unknown[0]}", "unknown setting", f"one of {sorted(known)}")
-    return cls(**{k: _convert(hints[k], v, f"{prefix}{k}") for k, v in values.items()})
 
 
 def dataset_spec(cfg: DictConfig) -> DatasetSpec:
@@ -89,22 +60,16 @@ def dataset_spec(cfg: DictConfig) -> DatasetSpec:
     )
 
 
-def cluster_config(cfg: DictConfig) -> ClusterConfig:
-    return from_container(ClusterConfig, OmegaConf.to_container(cfg.cluster, resolve=True), "cluster")
-
-
 def video_sources(data: DictConfig) -> list[VideoSource]:
     """The videos a ``data`` group selects: one image + mask (``image``, ``mask``, ``name``) or a DAVIS root."""
     if "image" in data:
         return [image_source(Path(data.image).resolve(), Path(data.mask).resolve(), data.get("name"))]
     if "root" not in data:
         raise InputError("data", "neither data.root nor data.image is set", "data=davis or data=image")
-    sequences, frames = data.get("sequences"), data.get("frames", [0])
-    sequences = [sequences] if isinstance(sequences, str) else sequences
-    frames = [frames] if isinstance(frames, int) else frames
+    frames = data.get("frames", [0])
     return davis_sources(
         Path(data.root).resolve(),
-        None if sequences is None else list(sequences),
-        list(frames),
+        data.get("sequences"),
+        [frames] if isinstance(frames, int) else list(frames),
         data.get("resolution", "480p"),
     )

@@ -10,18 +10,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from dreaming.config import PRESETS, DreamConfig, preset
-from dreaming.dream import DreamPair, Scene, dream_pair
-from dreaming.errors import InputError
-from dreaming.io import read_annotated_frame
-from dreaming.viz import contact_sheet, save_png
+from dreaming.synthesis.config import PRESETS, DreamConfig, preset
+from dreaming.synthesis.dream import DreamPair, Scene, dream_pair
+from dreaming.synthesis.viz import contact_sheet, save_png
+from foundation.errors import InputError, cli_entry
+from foundation.io import read_annotated_frame
+from foundation.timing import timed
 
 log = logging.getLogger("dreaming.preview")
 
@@ -89,25 +89,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@cli_entry("lucid-preview")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if args.out.suffix.lower() != ".png":
-            raise InputError(args.out, "the contact sheet is written as PNG", "an output name ending in .png")
-        cfg = preset(args.preset)
-        image, labels = read_annotated_frame(args.image, args.mask, args.ids)
-        started = time.perf_counter()
+    if args.out.suffix.lower() != ".png":
+        raise InputError(args.out, "the contact sheet is written as PNG", "an output name ending in .png")
+    cfg = preset(args.preset)
+    image, labels = read_annotated_frame(args.image, args.mask, args.ids)
+    times: dict[str, float] = {}
+    with timed(times, "scene"):
         scene = Scene.from_frame(image, labels, cfg.inpaint)
-        log.info("prepared the scene (%s inpainting) in %.1f s", cfg.inpaint.method, time.perf_counter() - started)
-        started = time.perf_counter()
+    log.info("prepared the scene (%s inpainting) in %.1f s", cfg.inpaint.method, times["scene"])
+    with timed(times, "dream"):
         pairs = dream_pairs(scene, cfg, args.pairs, args.seed)
-        log.info("dreamed %d pairs in %.1f s", len(pairs), time.perf_counter() - started)
-        title = sheet_title(args.preset, cfg, args.seed, args.image.name)
-        save_png(args.out, contact_sheet(pairs, cell_width=args.cell_width, title=title))
-    except InputError as error:
-        print(f"lucid-preview: error: {error}", file=sys.stderr)
-        return 2
+    log.info("dreamed %d pairs in %.1f s", len(pairs), times["dream"])
+    title = sheet_title(args.preset, cfg, args.seed, args.image.name)
+    save_png(args.out, contact_sheet(pairs, cell_width=args.cell_width, title=title))
     log.info("wrote %s", args.out)
     return 0
 

@@ -13,20 +13,13 @@ import hydra
 from hydra.utils import to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
-from dreaming.davis import Sequence as DavisSequence
-from dreaming.errors import InputError, exits_on_input_error
-from segmenters.evaluation import Evaluation, evaluate, format_report, load_sequences, write_csvs
+from foundation.davis import Sequence as DavisSequence
+from foundation.davis import select_sequences
+from foundation.errors import InputError, cli_entry
+from segmenters.evaluation import Evaluation, evaluate, format_report, write_csvs
 from segmenters.visualize import OverlayOptions, plot_scores, write_sequence_overlays
 
 log = logging.getLogger(__name__)
-
-
-def selected_sequences(data: DictConfig) -> list[DavisSequence]:
-    """The sequences the ``data`` config group selects."""
-    names = data.sequences
-    if names is not None and not isinstance(names, str):
-        names = list(names)
-    return load_sequences(to_absolute_path(data.root), names, data.resolution)
 
 
 def overlay_options(cfg: DictConfig) -> OverlayOptions:
@@ -59,7 +52,7 @@ def write_overlays(sequences: Sequence[DavisSequence], results: Path, out: Path,
 
 
 def run(cfg: DictConfig) -> Evaluation:
-    sequences = selected_sequences(cfg.data)
+    sequences = select_sequences(to_absolute_path(cfg.data.root), cfg.data.sequences, cfg.data.resolution)
     results = Path(to_absolute_path(cfg.results))
     if not results.is_dir():
         raise InputError(results, "results folder not found", "a folder of <sequence>/<frame>.png label PNGs")
@@ -72,7 +65,7 @@ def run(cfg: DictConfig) -> Evaluation:
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="eval")
-@exits_on_input_error
+@cli_entry("lucid-eval", exits=True)
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -13,9 +13,9 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from dreaming.errors import EXIT_INPUT, InputError
-from dreaming.io import atomic_path
-from dreaming.report import collect_runs, table, to_csv, to_markdown
+from dreaming.dataset.report import collect_runs, table, to_csv, to_markdown
+from foundation.errors import cli_entry
+from foundation.io import atomic_path
 from segmenters.evaluation.report import GLOBAL_CSV
 from segmenters.evaluation.sweep import collect_tracking_runs, tracking_table, write_bar_chart
 
@@ -48,6 +48,7 @@ def report(folder: Path, out: Path | None = None, csv_path: Path | None = None) 
     return to_markdown(header, rows)
 
 
+@cli_entry("lucid-report")
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``lucid-report``."""
     parser = argparse.ArgumentParser(
@@ -63,11 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="folder for report.md/.csv/.png of tracking runs (default: FOLDER)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        print(report(args.folder, args.out, args.csv), end="")
-    except InputError as error:
-        log.error("%s", error)
-        return EXIT_INPUT
+    print(report(args.folder, args.out, args.csv), end="")
     return 0
 
 

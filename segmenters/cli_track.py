@@ -14,11 +14,11 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate, to_absolute_path
 from omegaconf import DictConfig, OmegaConf
 
-from dreaming.errors import InputError, exits_on_input_error
-from dreaming.hydra_conf import cluster_config
-from dreaming.io import atomic_path
-from dreaming.pipeline import open_client
-from segmenters.cli_eval import any_overlays, overlay_options, score_and_report, selected_sequences, write_overlays
+import foundation.settings  # noqa: F401  (registers the resolvers conf/track.yaml uses)
+from foundation.davis import select_sequences
+from foundation.errors import InputError, cli_entry
+from foundation.io import atomic_path
+from segmenters.cli_eval import any_overlays, overlay_options, score_and_report, write_overlays
 from segmenters.evaluation import has_ground_truth
 from segmenters.tracking import Tracker, track_sequences, track_sequences_on_cluster, write_stage_times
 
@@ -36,7 +36,7 @@ def run(cfg: DictConfig) -> None:
     tracker = instantiate(cfg.tracker)
     if not isinstance(tracker, Tracker):
         raise InputError("tracker", f"{type(tracker).__name__} has no track() method", "a Tracker")
-    sequences = selected_sequences(cfg.data)
+    sequences = select_sequences(to_absolute_path(cfg.data.root), cfg.data.sequences, cfg.data.resolution)
     out = output_folder(cfg)
     out.mkdir(parents=True, exist_ok=True)
     # .hydra/config.yaml keeps the interpolations: this copy shows the values used (what profile=auto chose).
@@ -44,6 +44,8 @@ def run(cfg: DictConfig) -> None:
         tmp.write_text(OmegaConf.to_yaml(cfg, resolve=True))
     log.info("profile %s, tracker %s", cfg.profile.name, cfg.tracker.get("_target_", "?").rsplit(".", 1)[-1])
     if cfg.parallel:
+        from foundation.cluster import cluster_config, open_client  # distributed: only for a cluster run
+
         with open_client(cluster_config(cfg)) as client:
             settings = OmegaConf.to_container(cfg.tracker, resolve=True)
             times = track_sequences_on_cluster(settings, sequences, out, client)
@@ -64,7 +66,7 @@ def run(cfg: DictConfig) -> None:
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="track")
-@exits_on_input_error
+@cli_entry("lucid-track", exits=True)
 def main(cfg: DictConfig) -> None:
     run(cfg)
 

@@ -10,22 +10,22 @@ from __future__ import annotations
 import csv
 import io
 import os
-import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
-from distributed import Client, as_completed
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from dreaming.davis import Sequence
-from dreaming.errors import InputError
-from dreaming.io import VOID, atomic_directory, atomic_path, object_ids, read_frame, read_labels, write_labels
-from dreaming.pipeline import WorkerSetup
+from foundation.davis import Sequence
+from foundation.errors import InputError
+from foundation.io import VOID, atomic_directory, atomic_path, object_ids, read_frame, read_labels, write_labels
+from foundation.timing import timed
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 
 @runtime_checkable
@@ -129,26 +129,16 @@ STAGES = ("dream", "train", "tune", "track")
 """The stages a learning tracker reports in ``stage_times``, in pipeline order."""
 
 
-@contextmanager
-def timed(times: dict[str, float], stage: str) -> Iterator[None]:
-    """Add the seconds the block takes to ``times[stage]`` (also when it raises)."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        times[stage] = times.get(stage, 0.0) + time.perf_counter() - started
-
-
 def describe_stage_times(times: dict[str, float]) -> str:
     """``dream 1.0 s, train 2.0 s, …`` for the stages in ``times``, in :data:`STAGES` order."""
     return ", ".join(f"{stage} {times[stage]:.1f} s" for stage in STAGES if stage in times)
 
 
-def _stage_times(tracker: Tracker, name: str, wall: float) -> dict[str, float]:
-    """The tracker's own stage times for ``name`` when it keeps them (``tracker.stage_times``), else the wall time
-    as ``track``."""
+def _stage_times(tracker: Tracker, name: str, wall: dict[str, float]) -> dict[str, float]:
+    """The tracker's own stage times for ``name`` when it keeps them (``tracker.stage_times``), else ``wall`` (the
+    whole run timed as ``track``)."""
     own = getattr(tracker, "stage_times", {}).get(name)
-    return dict(own) if own else {"track": wall}
+    return dict(own) if own else wall
 
 
 def track_sequences(
@@ -157,17 +147,19 @@ def track_sequences(
     """Track each sequence in turn, in this process (see :func:`track_sequence`); the seconds of each stage."""
     times = {}
     for seq in tqdm(list(sequences), desc=f"track ({type(tracker).__name__})", disable=not progress):
-        started = time.perf_counter()
-        track_sequence(tracker, seq, out, progress)
-        times[seq.name] = _stage_times(tracker, seq.name, time.perf_counter() - started)
+        wall: dict[str, float] = {}
+        with timed(wall, "track"):
+            track_sequence(tracker, seq, out, progress)
+        times[seq.name] = _stage_times(tracker, seq.name, wall)
     return times
 
 
 def _track_in_worker(tracker_cfg: dict[str, Any], sequence: Sequence, out: str) -> dict[str, float]:
-    started = time.perf_counter()
-    tracker = instantiate(OmegaConf.create(tracker_cfg))
-    track_sequence(tracker, sequence, out, progress=False)
-    return _stage_times(tracker, sequence.name, time.perf_counter() - started)
+    wall: dict[str, float] = {}
+    with timed(wall, "track"):
+        tracker = instantiate(OmegaConf.create(tracker_cfg))
+        track_sequence(tracker, sequence, out, progress=False)
+    return _stage_times(tracker, sequence.name, wall)
 
 
 def track_sequences_on_cluster(
@@ -183,6 +175,10 @@ def track_sequences_on_cluster(
     Workers run one torch/OpenCV thread each: parallelism comes from the tasks. They must see ``out`` and the frames
     at the same paths.
     """
+    from distributed import as_completed  # a tracker's import needs no cluster
+
+    from foundation.cluster import WorkerSetup
+
     settings = dict(tracker_cfg)
     # One torch thread per task: OpenMP settings are per thread, so the worker plugin's set_num_threads(1) does not
     # reach the executor thread a task runs in, and two 2-thread tasks on 2 cores run several times slower.

@@ -1,7 +1,7 @@
 """Looking at results: overlay videos and GIFs, frame strips for READMEs, and J/F-over-time plots.
 
 Images are ``uint8 (H, W, 3)`` RGB and label maps ``int (H, W)``, as everywhere in Lucid; colours and outlines come
-from :mod:`dreaming.viz`. Every file is written atomically.
+from :mod:`dreaming.synthesis.viz`. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
-from dreaming import davis
-from dreaming.errors import InputError
-from dreaming.io import atomic_path, read_frame, read_labels
-from dreaming.viz import add_caption, label_colors, overlay_labels, save_png, tile
+from dreaming.synthesis.viz import add_caption, label_colors, overlay_labels, save_png, tile
+from foundation import davis
+from foundation.errors import InputError
+from foundation.io import atomic_path, read_frame, read_labels
 from segmenters.evaluation import SequenceScores, has_ground_truth, read_result
 
 

@@ -1,7 +1,7 @@
 """The optical-flow reference: carry the previous mask to the current frame along dense optical flow.
 
-Flow convention (as in :mod:`dreaming.dream`): ``flow[y, x] = (dx, dy)`` means pixel ``(x, y)`` of the first image
-is seen at ``(x + dx, y + dy)`` in the second.
+Flow convention (as in :mod:`dreaming.synthesis.dream`): ``flow[y, x] = (dx, dy)`` means pixel ``(x, y)`` of the first
+image is seen at ``(x + dx, y + dy)`` in the second.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Iterable, Iterator
 import cv2
 import numpy as np
 
-from dreaming.flow import flow_targets
-from dreaming.io import object_ids
+from dreaming.synthesis.flow import flow_targets
+from foundation.io import object_ids
 from segmenters.optical_flow import dis_estimator
 
 

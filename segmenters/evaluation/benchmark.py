@@ -17,9 +17,9 @@ import numpy as np
 from PIL import Image
 from tqdm.dask import TqdmCallback
 
-from dreaming.davis import Sequence, list_sequences, load_sequence
-from dreaming.errors import InputError
-from dreaming.io import VOID, read_labels
+from foundation.davis import Sequence
+from foundation.errors import InputError
+from foundation.io import VOID, read_labels
 from segmenters.evaluation.metrics import BOUNDARY_TOLERANCE, Statistics, boundary_f, jaccard, statistics
 
 GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
@@ -89,25 +89,6 @@ class Evaluation:
         }
 
 
-def load_sequences(
-    root: str | os.PathLike[str], names: Iterable[str] | str | None = None, resolution: str = "480p"
-) -> list[Sequence]:
-    """The sequences ``names`` of a DAVIS root (all of them, sorted, when ``None``)."""
-    available = list_sequences(root, resolution)
-    if names is None:
-        selected = available
-    else:
-        selected = [names] if isinstance(names, str) else list(names)
-        unknown = [name for name in selected if name not in available]
-        if unknown:
-            raise InputError(
-                Path(root) / "JPEGImages" / resolution, f"unknown sequence(s) {unknown}", f"names among {available}"
-            )
-    if not selected:
-        raise InputError(Path(root) / "JPEGImages" / resolution, "no sequences", "at least one sequence folder")
-    return [load_sequence(root, name, resolution) for name in selected]
-
-
 def has_ground_truth(sequence: Sequence) -> bool:
     """Whether every frame of ``sequence`` is annotated (only then can it be scored)."""
     return all(frame.stem in sequence.annotations for frame in sequence.frames)
@@ -156,7 +137,7 @@ def _describe_missing(missing: list[Path]) -> str:
 def read_result(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a result PNG as ``int32 (H, W)`` object ids.
 
-    As :func:`~dreaming.io.read_labels`, except that an 8-bit grayscale PNG is an id map (what ``cv2.imwrite`` of
+    As :func:`~foundation.io.read_labels`, except that an 8-bit grayscale PNG is an id map (what ``cv2.imwrite`` of
     labels gives) unless it holds only 0 and 255, the DAVIS-2016 binary convention (object 1).
     """
     labels = read_labels(path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from dreaming.morphology import disk
+from foundation.morphology import disk
 
 BOUNDARY_TOLERANCE = 0.008
 """Boundary match tolerance as a fraction of the image diagonal (8 px at 854x480)."""

@@ -8,7 +8,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from dreaming.io import atomic_path
+from foundation.io import atomic_path
 from segmenters.evaluation.benchmark import GLOBAL_COLUMNS, PER_SEQUENCE_COLUMNS, Evaluation
 
 GLOBAL_CSV = "global_results.csv"

@@ -16,8 +16,8 @@ from typing import Any
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
-from dreaming.errors import InputError
-from dreaming.io import atomic_path
+from foundation.errors import InputError
+from foundation.io import atomic_path
 from segmenters.evaluation.report import GLOBAL_CSV
 from segmenters.tracking import STAGES
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_module
 
-from dreaming.errors import InputError
-from dreaming.samples import make_clip, write_davis
+from dreaming.synthesis.samples import make_clip, write_davis
+from foundation.errors import InputError
 from segmenters import cli_track
 
 CLIP = {"num_frames": 24, "size": (240, 136), "num_objects": 3, "seed": 0}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dreaming.flow import warp_backward
+from dreaming.synthesis.flow import warp_backward
 from segmenters.lucid.crops import Window, crop, crop_flow
 
 MEAN, STD = 0.45, 0.25

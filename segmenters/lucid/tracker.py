@@ -24,12 +24,13 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from dreaming.config import InpaintConfig, preset, without
-from dreaming.dream import Scene
-from dreaming.errors import InputError
-from dreaming.flow import warp_backward
-from dreaming.hydra_conf import from_container
-from dreaming.io import atomic_path, object_ids
+from dreaming.synthesis.config import InpaintConfig, preset, without
+from dreaming.synthesis.dream import Scene
+from dreaming.synthesis.flow import warp_backward
+from foundation.errors import InputError
+from foundation.io import atomic_path, object_ids
+from foundation.settings import from_container
+from foundation.timing import timed
 from segmenters.lucid.inputs import dilate, motion_channels
 from segmenters.lucid.model import LucidModel
 from segmenters.lucid.validation import validation_frames
@@ -37,7 +38,7 @@ from segmenters.networks import UNet
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess import PostProcessConfig
 from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
-from segmenters.tracking import STAGES, annotated_first_frame, describe_stage_times, timed
+from segmenters.tracking import STAGES, annotated_first_frame, describe_stage_times
 from segmenters.training import (
     CropConfig,
     CropSamples,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dreaming.io import VOID
+from foundation.io import VOID
 from segmenters.lucid.model import LucidModel
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess.tuning import ValidationFrame

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from dreaming.errors import InputError
-from dreaming.io import VOID, object_ids
+from foundation.errors import InputError
+from foundation.io import VOID, object_ids
 from segmenters.lucid.inputs import image_features
 
 # albumentations asks PyPI for a newer version on import unless told not to: no network calls from a tracker.
@@ -53,7 +53,7 @@ class AugmentConfig:
 
 def class_map(labels: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     """``int (H, W)`` object ids → ``uint8 (H, W)`` class indices: 0 background, ``k`` for ``ids[k - 1]``,
-    :data:`~dreaming.io.VOID` kept; any other id becomes background."""
+    :data:`~foundation.io.VOID` kept; any other id becomes background."""
     if len(ids) >= VOID:
         raise InputError("labels", f"{len(ids)} objects", f"at most {VOID - 1}")
     classes = np.zeros(labels.shape, np.uint8)
@@ -93,7 +93,7 @@ class OneShotSamples(Dataset):
 
     Args:
         image: ``uint8 (H, W, 3)`` RGB frame at the working resolution.
-        labels: ``int (H, W)`` object ids (0 background, :data:`~dreaming.io.VOID` ignored).
+        labels: ``int (H, W)`` object ids (0 background, :data:`~foundation.io.VOID` ignored).
         cfg: the augmentations.
         seed: the samples' seed.
         length: number of items.

@@ -19,14 +19,15 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch.nn import functional as F
 
-from dreaming.errors import InputError
-from dreaming.hydra_conf import from_container
-from dreaming.io import object_ids
+from foundation.errors import InputError
+from foundation.io import object_ids
+from foundation.settings import from_container
+from foundation.timing import timed
 from segmenters.lucid.inputs import image_features
 from segmenters.lucid.tracker import AppearanceConfig
 from segmenters.networks import UNet
 from segmenters.oneshot.augment import AugmentConfig, OneShotSamples
-from segmenters.tracking import annotated_first_frame, describe_stage_times, timed
+from segmenters.tracking import annotated_first_frame, describe_stage_times
 from segmenters.training import TrainConfig, autocast_dtype, resolve_device, train
 from segmenters.training.trainer import channels_last
 
@@ -131,7 +132,7 @@ class OneShotTracker:
 
     def fit(self, image: np.ndarray, labels: np.ndarray, video: str = "video") -> OneShotModel:
         """Train a network on augmentations of ``image`` (``uint8 (H, W, 3)``) and its ``labels`` (``int (H, W)``,
-        :data:`~dreaming.io.VOID` ignored): the model of ``video``."""
+        :data:`~foundation.io.VOID` ignored): the model of ``video``."""
         cfg = self.cfg
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)

@@ -20,12 +20,12 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from dreaming.config import DreamConfig
-from dreaming.dataset import DreamDataset
-from dreaming.dream import DreamPair, Scene, dream_pair
-from dreaming.errors import InputError
-from dreaming.io import VOID
-from dreaming.writer import sample_rng
+from dreaming.dataset.reader import DreamDataset
+from dreaming.dataset.writer import sample_rng
+from dreaming.synthesis.config import DreamConfig
+from dreaming.synthesis.dream import DreamPair, Scene, dream_pair
+from foundation.errors import InputError
+from foundation.io import VOID
 from segmenters.lucid.crops import Window, crop, mask_window
 from segmenters.lucid.inputs import network_inputs
 from segmenters.optical_flow import dis_flow

@@ -21,8 +21,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from dreaming.errors import InputError
-from dreaming.io import atomic_path
+from foundation.errors import InputError
+from foundation.io import atomic_path
 
 log = logging.getLogger(__name__)
 

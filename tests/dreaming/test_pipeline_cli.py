@@ -15,11 +15,11 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
-from dreaming.config import DreamConfig, fast, paper
-from dreaming.errors import InputError
-from dreaming.hydra_conf import cluster_config, dataset_spec, register_configs, video_sources
-from dreaming.pipeline import open_client
-from dreaming.samples import make_clip, write_davis
+from dreaming.hydra_conf import dataset_spec, register_configs, video_sources
+from dreaming.synthesis.config import DreamConfig, fast, paper
+from dreaming.synthesis.samples import make_clip, write_davis
+from foundation.cluster import cluster_config, open_client
+from foundation.errors import InputError
 
 BIN = Path(sys.executable).parent
 REPO = Path(__file__).resolve().parents[2]
@@ -152,7 +152,7 @@ def test_multirun_sweep_and_report(davis: Path, tmp_path: Path) -> None:
 def test_non_editable_install_finds_the_configs(tmp_path: Path) -> None:
     # Built from a copy of the sources, so that setuptools' build/ folder does not land in the repository.
     source = tmp_path / "source"
-    for package in ("dreaming", "segmenters", "conf"):
+    for package in ("foundation", "dreaming", "segmenters", "conf"):
         shutil.copytree(REPO / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)

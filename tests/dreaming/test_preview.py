@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from dreaming import demo, preview
-from dreaming.config import fast
-from dreaming.dream import DreamPair, Scene
-from dreaming.io import read_frame, read_labels, write_labels
-from dreaming.samples import make_clip
-from dreaming.viz import contact_sheet, save_png
+from dreaming.synthesis.config import fast
+from dreaming.synthesis.dream import DreamPair, Scene
+from dreaming.synthesis.samples import make_clip
+from dreaming.synthesis.viz import contact_sheet, save_png
+from foundation.io import read_frame, read_labels, write_labels
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ import torch
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
-from dreaming.io import object_ids, write_labels
-from dreaming.samples import Clip, make_clip
+from dreaming.synthesis.samples import Clip, make_clip
+from foundation.io import object_ids, write_labels
 from segmenters.evaluation.metrics import boundary_f, jaccard
 
 HEIGHT, WIDTH, FRAMES = 60, 80, 7

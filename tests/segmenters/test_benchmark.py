@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from dreaming.errors import InputError
-from dreaming.io import VOID, read_labels, write_labels
-from segmenters.evaluation import evaluate, format_report, load_sequences, read_result, scored_frames, write_csvs
+from foundation.davis import select_sequences
+from foundation.errors import InputError
+from foundation.io import VOID, read_labels, write_labels
+from segmenters.evaluation import evaluate, format_report, read_result, scored_frames, write_csvs
 from segmenters.evaluation.metrics import boundary_f, jaccard
 
 
@@ -26,7 +27,7 @@ def test_perfect_results_score_one(synthetic: SimpleNamespace, davis_root: Path,
     results = tmp_path / "results"
     for name in ("alpha", "beta"):
         write_results(results, name, synthetic.labels)
-    evaluation = evaluate(load_sequences(davis_root), results, workers=1, progress=False)
+    evaluation = evaluate(select_sequences(davis_root), results, workers=1, progress=False)
     assert [s.name for s in evaluation.sequences] == ["alpha", "beta"]
     assert evaluation.sequences[0].frames == ("00001", "00002", "00003", "00004", "00005")
     assert all(value == 1.0 for value in evaluation.summary().values() if value != 0.0)
@@ -37,7 +38,7 @@ def test_scores_follow_the_definitions_frame_by_frame(
     synthetic: SimpleNamespace, davis_root: Path, tmp_path: Path
 ) -> None:
     results = write_results(tmp_path / "results", "alpha", lambda t: synthetic.labels(0))  # the first mask, copied
-    (sequence,) = load_sequences(davis_root, ["alpha"])
+    (sequence,) = select_sequences(davis_root, ["alpha"])
     scores = evaluate([sequence], results, progress=False).sequences[0]
     assert scores.j.shape == scores.f.shape == (2, synthetic.frames - 2)
     for index, stem in enumerate(scores.frames):
@@ -53,7 +54,7 @@ def test_scores_follow_the_definitions_frame_by_frame(
 def test_global_figures_are_means_over_objects(synthetic: SimpleNamespace, davis_root: Path, tmp_path: Path) -> None:
     results = write_results(tmp_path / "results", "alpha", lambda t: synthetic.labels(0))
     write_results(results, "beta", synthetic.labels)
-    evaluation = evaluate(load_sequences(davis_root), results, progress=False)
+    evaluation = evaluate(select_sequences(davis_root), results, progress=False)
     objects = evaluation.objects()
     assert [o.name for o in objects] == ["alpha_1", "alpha_2", "beta_1", "beta_2"]
     summary = evaluation.summary()
@@ -66,7 +67,7 @@ def test_missing_object_counts_as_empty_and_void_truth_as_background(
     synthetic: SimpleNamespace, davis_root: Path, tmp_path: Path
 ) -> None:
     # Ground truth gets a void band; the result has only object 1.
-    (sequence,) = load_sequences(davis_root, ["alpha"])
+    (sequence,) = select_sequences(davis_root, ["alpha"])
     for t in range(synthetic.frames):
         truth = synthetic.labels(t)
         truth[0:2] = VOID
@@ -80,7 +81,7 @@ def test_missing_object_counts_as_empty_and_void_truth_as_background(
 def test_parallel_and_serial_agree(synthetic: SimpleNamespace, davis_root: Path, tmp_path: Path) -> None:
     results = write_results(tmp_path / "results", "alpha", lambda t: synthetic.labels(max(t - 1, 0)))
     write_results(results, "beta", lambda t: synthetic.labels(0))
-    sequences = load_sequences(davis_root)
+    sequences = select_sequences(davis_root)
     serial = evaluate(sequences, results, workers=1, progress=False)
     parallel = evaluate(sequences, results, workers=2, progress=False)
     assert serial.summary() == parallel.summary()
@@ -91,7 +92,7 @@ def test_csvs_are_written_as_the_official_toolkit_writes_them(
 ) -> None:
     results = write_results(tmp_path / "results", "alpha", lambda t: synthetic.labels(0))
     write_results(results, "beta", synthetic.labels)
-    evaluation = evaluate(load_sequences(davis_root), results, progress=False)
+    evaluation = evaluate(select_sequences(davis_root), results, progress=False)
     global_csv, per_sequence_csv = write_csvs(evaluation, tmp_path / "out")
     summary = evaluation.summary()
     assert global_csv.read_text() == (
@@ -112,7 +113,7 @@ def test_missing_result_frames_are_all_listed(synthetic: SimpleNamespace, davis_
     (results / "alpha" / "00003.png").unlink()
     (results / "alpha" / "00000.png").unlink()  # the first frame is not scored, so it may be absent
     with pytest.raises(InputError) as error:
-        evaluate(load_sequences(davis_root), results, progress=False)
+        evaluate(select_sequences(davis_root), results, progress=False)
     message = str(error.value)
     assert "6 result frame(s) missing: alpha/00003.png; beta/ (no such folder)" in message
     assert "alpha/00000.png" not in message
@@ -122,7 +123,7 @@ def test_wrong_size_is_an_error(synthetic: SimpleNamespace, davis_root: Path, tm
     results = write_results(tmp_path / "results", "alpha", synthetic.labels)
     write_labels(results / "alpha" / "00002.png", np.zeros((30, 40), dtype=np.int32))
     with pytest.raises(InputError, match=r"00002\.png: result is 40x30 \(expected the ground-truth size 80x60\)"):
-        evaluate(load_sequences(davis_root, "alpha"), results, progress=False)
+        evaluate(select_sequences(davis_root, "alpha"), results, progress=False)
 
 
 def test_unknown_object_id_is_an_error(synthetic: SimpleNamespace, davis_root: Path, tmp_path: Path) -> None:
@@ -131,27 +132,27 @@ def test_unknown_object_id_is_an_error(synthetic: SimpleNamespace, davis_root: P
     labels[0, 0] = 3
     write_labels(results / "alpha" / "00004.png", labels)
     with pytest.raises(InputError, match=r"00004\.png: unknown object id\(s\) \[3\]"):
-        evaluate(load_sequences(davis_root, "alpha"), results, progress=False)
+        evaluate(select_sequences(davis_root, "alpha"), results, progress=False)
 
 
 def test_unreadable_result_is_an_error(synthetic: SimpleNamespace, davis_root: Path, tmp_path: Path) -> None:
     results = write_results(tmp_path / "results", "alpha", synthetic.labels)
     (results / "alpha" / "00001.png").write_bytes(b"not a png")
     with pytest.raises(InputError, match=r"00001\.png: unreadable"):
-        evaluate(load_sequences(davis_root, "alpha"), results, progress=False)
+        evaluate(select_sequences(davis_root, "alpha"), results, progress=False)
 
 
 def test_sequence_selection_errors(davis_root: Path) -> None:
     with pytest.raises(InputError, match=r"unknown sequence\(s\) \['gamma'\]"):
-        load_sequences(davis_root, ["alpha", "gamma"])
+        select_sequences(davis_root, ["alpha", "gamma"])
     with pytest.raises(InputError, match="folder not found"):
-        load_sequences(davis_root / "nowhere")
+        select_sequences(davis_root / "nowhere")
 
 
 def test_partly_annotated_sequence_cannot_be_scored(davis_root: Path) -> None:
     for path in sorted((davis_root / "Annotations" / "480p" / "beta").glob("*.png"))[1:]:
         path.unlink()
-    (sequence,) = load_sequences(davis_root, "beta")
+    (sequence,) = select_sequences(davis_root, "beta")
     with pytest.raises(InputError, match="only 1 of 7 frames have a ground-truth mask"):
         scored_frames(sequence)
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from dreaming.davis import load_sequence
-from dreaming.errors import InputError
-from dreaming.io import object_ids, read_annotated_frame, read_frame, read_labels
+from foundation.davis import load_sequence
+from foundation.errors import InputError
+from foundation.io import object_ids, read_annotated_frame, read_frame, read_labels
 from segmenters import cli_track
 from segmenters.baselines import FlowTracker
 from segmenters.lucid.tracker import LucidTracker

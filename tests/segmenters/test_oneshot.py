@@ -16,9 +16,9 @@ import torch
 from hydra.utils import instantiate
 from torch.utils.data import DataLoader
 
-from dreaming.davis import load_sequence
-from dreaming.errors import InputError
-from dreaming.io import VOID, read_labels
+from foundation.davis import load_sequence
+from foundation.errors import InputError
+from foundation.io import VOID, read_labels
 from segmenters import cli_track
 from segmenters.baselines import CopyTracker
 from segmenters.lucid.inputs import MEAN, STD

@@ -10,13 +10,14 @@ import cv2
 import numpy as np
 import pytest
 
-from dreaming.davis import load_sequence
-from dreaming.flow import warp_backward
-from dreaming.io import atomic_directory, read_labels, write_labels
+from dreaming.synthesis.flow import warp_backward
+from foundation.davis import load_sequence
+from foundation.io import atomic_directory, read_labels, write_labels
+from foundation.timing import timed
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.baselines.flow_warp import propagate_labels
 from segmenters.evaluation import jaccard
-from segmenters.tracking import Tracker, describe_stage_times, timed, track_sequence
+from segmenters.tracking import Tracker, describe_stage_times, track_sequence
 
 
 def test_copy_repeats_the_first_labels(synthetic: SimpleNamespace) -> None:
@@ -175,7 +176,7 @@ def test_atomic_directory_replaces_old_contents(tmp_path: Path) -> None:
 
 def test_stage_timer_accumulates_and_counts_a_failing_block(monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([10.0, 12.5, 20.0, 21.0])
-    monkeypatch.setattr("segmenters.tracking.time.perf_counter", lambda: next(clock))
+    monkeypatch.setattr("foundation.timing.time.perf_counter", lambda: next(clock))
     times: dict[str, float] = {"track": 1.0}
     with timed(times, "train"):
         pass

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from dreaming.config import InpaintConfig, fast
-from dreaming.dream import Scene
-from dreaming.errors import InputError
-from dreaming.samples import make_clip
+from dreaming.synthesis.config import InpaintConfig, fast
+from dreaming.synthesis.dream import Scene
+from dreaming.synthesis.samples import make_clip
+from foundation.errors import InputError
 from segmenters.networks import UNet
 from segmenters.training import (
     CropConfig,
@@ -179,11 +179,11 @@ def test_dataset_pairs_match_the_pairs_dreamed_on_the_fly(tmp_path: Path) -> Non
 
     from distributed import Client
 
-    from dreaming.davis import load_sequence
-    from dreaming.io import read_annotated_frame
-    from dreaming.pipeline import davis_sources, dream_dataset
-    from dreaming.samples import write_davis
-    from dreaming.writer import DatasetSpec
+    from dreaming.dataset.pipeline import davis_sources, dream_dataset
+    from dreaming.dataset.writer import DatasetSpec
+    from dreaming.synthesis.samples import write_davis
+    from foundation.davis import load_sequence
+    from foundation.io import read_annotated_frame
     from segmenters.training import DatasetPairs
 
     clip = make_clip(num_frames=2, size=(96, 64), num_objects=2)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dreaming.davis import load_sequence
-from dreaming.errors import InputError
-from dreaming.io import write_labels
+from foundation.davis import load_sequence
+from foundation.errors import InputError
+from foundation.io import write_labels
 from segmenters.baselines import CopyTracker
 from segmenters.evaluation import SequenceScores
 from segmenters.tracking import track_sequence

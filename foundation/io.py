@@ -1,0 +1,208 @@
+"""Reading frames and masks, writing label PNGs, and atomic file writes.
+
+Conventions used everywhere in Lucid:
+
+* Frames are ``uint8`` arrays of shape ``(H, W, 3)`` in **RGB** order. OpenCV's BGR never leaves a function.
+* Masks are integer label maps of shape ``(H, W)`` and dtype ``int32``: ``0`` is background, object ids are kept
+  exactly as stored (they need not be contiguous), and :data:`VOID` (255, palette PNGs only) marks pixels that are
+  ignored everywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from foundation.errors import InputError
+
+VOID = 255
+"""Label of ignored pixels (palette index 255 in DAVIS-style palette PNGs)."""
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+_FRAME_MODES = {"RGB", "L", "LA", "RGBA", "P", "1", "CMYK", "YCbCr"}
+_BINARY_MASK_MODES = {"1", "L", "LA", "RGB", "RGBA"}
+
+
+def _open_image(path: Path) -> Image.Image:
+    if not path.is_file():
+        raise InputError(path, "file not found", "an existing image file")
+    try:
+        image = Image.open(path)
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InputError(path, f"unreadable or corrupt image ({error})", "a valid JPEG or PNG file") from None
+    if image.width == 0 or image.height == 0:
+        raise InputError(path, f"zero-size image ({image.width}x{image.height})", "at least 1x1 pixels")
+    return image
+
+
+def read_frame(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an 8-bit JPEG/PNG frame as RGB.
+
+    Returns:
+        ``uint8`` array ``(H, W, 3)``, RGB. Grayscale is expanded to three channels; alpha is dropped.
+    """
+    path = Path(path)
+    image = _open_image(path)
+    if image.mode not in _FRAME_MODES:
+        raise InputError(path, f"unsupported pixel format {image.mode!r}", "an 8-bit grayscale, RGB or RGBA image")
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def read_labels(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a mask PNG as a label map.
+
+    Palette PNGs (mode ``P``) give their palette indices (255 = :data:`VOID`). Binary masks (modes ``1``, ``L``,
+    ``LA``, ``RGB``, ``RGBA``; DAVIS-2016 stores 0/255) give object 1 wherever a colour channel is non-zero; an
+    alpha channel is ignored.
+
+    Returns:
+        ``int32`` array ``(H, W)``.
+    """
+    path = Path(path)
+    image = _open_image(path)
+    if image.mode == "P":
+        return np.asarray(image, dtype=np.int32)
+    if image.mode in _BINARY_MASK_MODES:
+        colour = np.asarray(image.convert("RGB" if image.mode in {"RGB", "RGBA"} else "L"))
+        nonzero = colour.any(axis=-1) if colour.ndim == 3 else colour > 0
+        return nonzero.astype(np.int32)
+    raise InputError(
+        path,
+        f"cannot interpret a mask of mode {image.mode!r} (16-bit or floating-point)",
+        "an 8-bit palette PNG of object ids or a binary 0/255 PNG",
+    )
+
+
+def object_ids(labels: np.ndarray) -> tuple[int, ...]:
+    """Sorted ids of the objects in a label map (background 0 and :data:`VOID` excluded)."""
+    ids = np.unique(labels)
+    return tuple(int(i) for i in ids if i != 0 and i != VOID)
+
+
+def read_annotated_frame(
+    image_path: str | os.PathLike[str],
+    mask_path: str | os.PathLike[str],
+    ids: tuple[int, ...] | list[int] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Read a frame and its mask, checked against each other.
+
+    Args:
+        ids: keep only these object ids (others become background); all present objects when ``None``.
+
+    Returns:
+        ``(image, labels)``: ``uint8 (H, W, 3)`` RGB and ``int32 (H, W)``.
+    """
+    image = read_frame(image_path)
+    labels = read_labels(mask_path)
+    if image.shape[:2] != labels.shape:
+        raise InputError(
+            mask_path,
+            f"mask is {labels.shape[1]}x{labels.shape[0]} but its frame {image_path} is "
+            f"{image.shape[1]}x{image.shape[0]}",
+            "a mask of the same size as its frame",
+        )
+    present = object_ids(labels)
+    if not present:
+        raise InputError(mask_path, "the mask contains no object", "at least one non-zero, non-void label")
+    if ids is not None:
+        missing = sorted(set(int(i) for i in ids) - set(present))
+        if missing:
+            raise InputError(mask_path, f"object id(s) {missing} are absent", f"ids among {list(present)}")
+        keep = np.isin(labels, [*ids, VOID])
+        labels = np.where(keep, labels, 0).astype(np.int32)
+    return image, labels
+
+
+def davis_palette() -> np.ndarray:
+    """The standard DAVIS / PASCAL VOC palette: ``uint8 (256, 3)``, index 0 black, 1 red, 2 green, ..."""
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for index in range(256):
+        c, r, g, b = index, 0, 0, 0
+        for shift in range(7, -1, -1):
+            r |= ((c >> 0) & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette[index] = (r, g, b)
+    return palette
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it is renamed onto ``path`` (atomic on POSIX).
+
+    On failure the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` that replaces ``path`` (and whatever it held) on success.
+
+    On failure the temporary folder is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A plain mkdir (not mkdtemp's private 0700) so the folder gets the usual permissions.
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if path.exists():
+        old = path.parent / f".{path.name}.{secrets.token_hex(4)}.old"
+        os.replace(path, old)
+    os.replace(tmp, path)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file renamed into place, so no reader sees half a file.
+
+    Raises:
+        OSError: naming ``path`` (not the temporary file) when the write fails, e.g. on a full disk.
+    """
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write {path} ({error.strerror or error})") from error
+
+
+def write_labels(path: str | os.PathLike[str], labels: np.ndarray) -> None:
+    """Write a label map ``(H, W)`` with ids in 0..255 as a DAVIS palette PNG, atomically."""
+    if labels.ndim != 2 or labels.size == 0:
+        raise InputError(path, f"label map of shape {labels.shape} cannot be written", "a non-empty (H, W) array")
+    if labels.min() < 0 or labels.max() > 255:
+        raise InputError(path, f"labels span {labels.min()}..{labels.max()}", "ids in 0..255 for a palette PNG")
+    image = Image.fromarray(labels.astype(np.uint8), mode="P")
+    image.putpalette(davis_palette().ravel().tolist())
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")
