@@ -73,3 +73,11 @@ def dilate(mask: np.ndarray, radius: int) -> np.ndarray:
         return mask
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return cv2.dilate(mask.astype(np.uint8), disk) > 0
+
+
+def erode(mask: np.ndarray, radius: int) -> np.ndarray:
+    """``bool (H, W)`` mask shrunk by a disk of ``radius`` px (unchanged for radius 0)."""
+    if radius <= 0:
+        return mask
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.erode(mask.astype(np.uint8), disk) > 0

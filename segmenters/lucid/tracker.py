@@ -61,12 +61,16 @@ log = logging.getLogger(__name__)
 class AppearanceConfig:
     widths: tuple[int, ...] = (16, 32, 64, 128)
     """U-Net channels per level, finest first."""
+    norm: str = "group"
+    """Normalisation after each convolution (:func:`~segmenters.networks.norm_layer`): ``group``, ``batch``, ``none``."""
 
 
 @dataclass(frozen=True)
 class MotionConfig:
     enabled: bool = True
     widths: tuple[int, ...] = (8, 16, 32, 64)
+    norm: str = "group"
+    """Normalisation after each convolution (:func:`~segmenters.networks.norm_layer`): ``group``, ``batch``, ``none``."""
     direction: bool = False
     """Give the flow's (camera-compensated) components besides its magnitude."""
 
@@ -77,6 +81,9 @@ class TuningConfig:
     """Choose the post-processing on the held-out dreams; false: use ``postprocess`` as given."""
     sweeps: int = 2
     """Rounds of the coordinate search."""
+    min_frames: int = 20
+    """Held-out frames needed to tune; with fewer the post-processing is kept as configured (tuning on a few frames
+    fits their noise)."""
     grid: dict[str, tuple[Any, ...]] = field(default_factory=lambda: dict(DEFAULT_GRID))
     """Values tried per :class:`~segmenters.postprocess.PostProcessConfig` field."""
 
@@ -136,9 +143,9 @@ class LucidConfig:
 def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
     """Randomly initialised networks, seeded by ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
-    networks = {"appearance": UNet(4, 1, cfg.appearance.widths)}
+    networks = {"appearance": UNet(4, 1, cfg.appearance.widths, cfg.appearance.norm)}
     if cfg.motion.enabled:
-        networks["motion"] = UNet(motion_channels(cfg.motion.direction), 1, cfg.motion.widths)
+        networks["motion"] = UNet(motion_channels(cfg.motion.direction), 1, cfg.motion.widths, cfg.motion.norm)
     stride = max(net.stride for net in networks.values())
     if cfg.crop.size % stride:
         raise InputError("crop.size", f"{cfg.crop.size}", f"a multiple of {stride} (the networks' stride)")
@@ -232,7 +239,16 @@ class LucidTracker:
         if model.motion is None:
             grid.pop("appearance_weight", None)  # nothing to fuse
         frames = validation_frames(model, pairs, cfg.track.dis_preset)
-        result = coordinate_search(frames, cfg.postprocess, grid, cfg.tuning.sweeps, cfg.progress)
+        result = coordinate_search(
+            frames, cfg.postprocess, grid, cfg.tuning.sweeps, cfg.progress, cfg.tuning.min_frames
+        )
+        if len(frames) < cfg.tuning.min_frames:
+            log.warning(
+                "%s: %d held-out frames, fewer than tuning.min_frames=%d: post-processing kept as configured",
+                video,
+                len(frames),
+                cfg.tuning.min_frames,
+            )
         log.info(
             "%s: post-processing tuned on %d held-out frames in %.1f s: J&F %.3f -> %.3f (%s)",
             video,

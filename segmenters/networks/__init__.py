@@ -1,5 +1,5 @@
 """Segmentation networks, trained from random initialisation (no pretrained weights anywhere)."""
 
-from segmenters.networks.unet import UNet
+from segmenters.networks.unet import NORMS, UNet, norm_layer
 
-__all__ = ["UNet"]
+__all__ = ["NORMS", "UNet", "norm_layer"]

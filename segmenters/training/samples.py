@@ -27,7 +27,7 @@ from dreaming.synthesis.dream import DreamPair, Scene, dream_pair
 from foundation.errors import InputError
 from foundation.io import VOID
 from segmenters.lucid.crops import Window, crop, mask_window
-from segmenters.lucid.inputs import network_inputs
+from segmenters.lucid.inputs import erode, network_inputs
 from segmenters.optical_flow import dis_flow
 
 FLOW_MODES = ("exact", "estimated")
@@ -175,6 +175,10 @@ class JitterConfig:
     cut_p: float = 0.3
     """Probability of cutting the guidance along a random line (keeping at least a third of it), so that the
     networks learn to recover an object whose previous mask was partly lost (occlusion, a bad frame)."""
+    erode_p: float = 0.5
+    """Probability of eroding the guidance by 1 to ``erode_radius`` px. The dreamed previous masks are dilated, so
+    without it the networks may learn to shrink the guidance, an error that compounds frame after frame."""
+    erode_radius: int = 5
 
 
 def cut_mask(mask: np.ndarray, rng: np.random.Generator, keep: float = 1 / 3) -> np.ndarray:
@@ -233,6 +237,9 @@ class CropSamples(Dataset):
         guidance = pair.prev[frame] == object_id
         if rng.random() < self.jitter.cut_p:
             guidance = cut_mask(guidance, rng)
+        if rng.random() < self.jitter.erode_p:
+            eroded = erode(guidance, int(rng.integers(1, self.jitter.erode_radius + 1)))
+            guidance = eroded if eroded.any() else guidance
         base = mask_window(guidance, self.crop_cfg.margin, self.crop_cfg.min_side)
         assert base is not None  # the object was drawn among those with a previous mask
         side = base.side * float(rng.uniform(*self.jitter.scale))

@@ -34,9 +34,12 @@ TINY: dict[str, Any] = {
     "device": "cpu",
     "threads": 1,
     "progress": False,
+    "tuning": {"min_frames": 1},
 }
 
-# Enough to learn the embedded clip's objects in about a minute on one core.
+# Enough to learn the embedded clip's objects in about a minute on one core. Over 5 seeds in fp32 and bf16 the worst
+# run beats flow propagation by 0.074 J&F on the development machine (benchmarks/embedded_spread.py): the margin
+# asserted below (0.05) is what every seed keeps, not what a lucky one reaches.
 LEARNING: dict[str, Any] = {
     "inpaint": "telea",
     "pairs": 24,
@@ -56,7 +59,7 @@ def test_trained_tracker_beats_flow_propagation_on_the_embedded_clip(embedded: A
     lucid = list(LucidTracker(**LEARNING).track(embedded.frames, embedded.labels[0], name="clip"))
     flow = list(FlowTracker().track(embedded.frames, embedded.labels[0]))
     lucid_score, flow_score = j_and_f(lucid, embedded.labels), j_and_f(flow, embedded.labels)
-    assert lucid_score > flow_score + 0.03, (lucid_score, flow_score)
+    assert lucid_score > flow_score + 0.05, (lucid_score, flow_score)
     # Ids kept, one label per pixel, the first frame as given.
     assert np.array_equal(lucid[0], embedded.labels[0])
     for labels in lucid:
@@ -124,7 +127,7 @@ def test_checkpoint_reload_gives_identical_predictions(embedded: Any, tmp_path: 
     list(LucidTracker(**{**settings, "appearance": {"widths": [4, 8, 8]}}).track(frames[:2], first, name="clip"))
     assert len(list((tmp_path / "ckpt").glob("clip-*.pt"))) == 2 and checkpoint.read_bytes() == saved
     # Other tuning settings reuse the training and tune again.
-    untuned = LucidTracker(**{**settings, "tuning": {"sweeps": 1}})
+    untuned = LucidTracker(**{**settings, "tuning": {"sweeps": 1, "min_frames": 1}})
     list(untuned.track(frames[:2], first, name="clip"))
     assert untuned.stage_times["clip"]["train"] == 0.0 and untuned.stage_times["clip"]["tune"] > 0
     assert len(list((tmp_path / "ckpt").glob("clip-*.postprocess.json"))) == 3 and tuning.is_file()

@@ -37,6 +37,26 @@ def test_unet_rejects_a_single_level() -> None:
         UNet(4, 1, (8,))
 
 
+def test_group_norm_unet_predicts_a_crop_alike_alone_or_in_a_batch_and_in_train_or_eval_mode() -> None:
+    """Group normalisation uses no batch statistics: what the network learns in training is what it computes when
+    tracking one crop at a time. Batch normalisation does not have that property (the check can fail)."""
+    torch.manual_seed(0)
+    batch = torch.randn(4, 4, 16, 16)
+    for norm, alike in (("group", True), ("batch", False)):
+        torch.manual_seed(0)
+        net = UNet(4, 1, (8, 16), norm).train()
+        with torch.no_grad():
+            together, alone = net(batch)[:1], net(batch[:1])
+            evaluated = net.eval()(batch[:1])
+        assert torch.allclose(together, alone, atol=1e-5) is alike
+        assert torch.allclose(together, evaluated, atol=1e-5) is alike
+
+
+def test_unet_rejects_an_unknown_normalisation() -> None:
+    with pytest.raises(ValueError, match="unknown normalisation 'layer'"):
+        UNet(4, 1, (4, 8), "layer")
+
+
 def test_window_maps_its_box_onto_the_crop() -> None:
     window = Window(cx=49.5, cy=29.5, side=60.0)
     matrix = window.matrix(30)

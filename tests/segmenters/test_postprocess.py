@@ -106,5 +106,8 @@ def test_coordinate_search_finds_the_planted_threshold_and_weight() -> None:
     assert result.score == pytest.approx(mean_jf(frames, result.best))
     # a grid that cannot help keeps the starting values
     assert coordinate_search(frames, start, {"fill_holes": (0.0,)}).best == start
+    # too few frames to tune on: the starting values are kept, untried
+    few = coordinate_search(frames, start, grid, min_frames=4)
+    assert few.best == start and few.score == few.start_score == pytest.approx(mean_jf(frames, start))
     with pytest.raises(ValueError, match="unknown"):
         coordinate_search(frames, start, {"colour": (1,)})

@@ -80,6 +80,21 @@ def test_samples_are_reproducible_and_well_formed(pairs: list) -> None:
     assert not torch.equal(other[0]["appearance"], samples[0]["appearance"])
 
 
+def test_eroded_guidance_is_no_longer_a_mask_to_shrink(pairs: list) -> None:
+    """The dreamed previous masks are dilated: without erosion the guidance covers more than the object, and a
+    network can learn to shrink it. With erosion it is about the size of the object, sometimes smaller."""
+
+    def guidance_over_target(jitter: JitterConfig) -> np.ndarray:
+        samples = CropSamples(pairs, CROP, jitter, direction=False, seed=0, length=60)
+        items = [samples[i] for i in range(60)]
+        return np.array([float(it["appearance"][3].sum() / it["target"].sum().clamp_min(1)) for it in items])
+
+    dilated = guidance_over_target(JitterConfig(cut_p=0.0, erode_p=0.0))
+    eroded = guidance_over_target(JitterConfig(cut_p=0.0, erode_p=1.0))
+    assert np.median(dilated) > 1.1 and np.median(eroded) < np.median(dilated) - 0.1
+    assert (eroded > 0).all()  # never eroded away
+
+
 def test_training_lowers_the_loss(pairs: list) -> None:
     samples = CropSamples(pairs, CROP, JitterConfig(), direction=False, seed=0, length=100 * 4)
     losses = train(networks(), samples, TrainConfig(steps=100, batch_size=4, lr=3e-3), torch.device("cpu"), None, False)
