@@ -18,7 +18,7 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m dreaming.demo
-	$(BIN)/python -m segmenters.lucid.demo
+	$(BIN)/python -m segmenters.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

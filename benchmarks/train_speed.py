@@ -26,7 +26,7 @@ from segmenters.training import TrainConfig, autocast_dtype, resolve_device, tra
 
 
 class RandomCrops(torch.utils.data.Dataset):
-    """``length`` items shaped like :class:`~segmenters.training.CropSamples`' (one fixed random batch, cycled)."""
+    """``length`` items shaped like :class:`~segmenters.lucid.samples.CropSamples`' (one fixed random batch, cycled)."""
 
     def __init__(self, size: int, motion: int, batch: int, length: int) -> None:
         generator = torch.Generator().manual_seed(0)

@@ -15,18 +15,12 @@ import numpy as np
 
 from dreaming.synthesis.flow import warp_backward
 from segmenters.lucid.crops import Window, crop, crop_flow
-
-MEAN, STD = 0.45, 0.25
+from segmenters.networks import image_features
 
 
 def motion_channels(direction: bool) -> int:
     """Input channels of the motion network."""
     return 4 if direction else 2
-
-
-def image_features(image_crop: np.ndarray) -> np.ndarray:
-    """``uint8 (S, S, 3)`` RGB → ``float32 (3, S, S)``, about zero-mean, unit-variance."""
-    return ((image_crop.astype(np.float32) / 255 - MEAN) / STD).transpose(2, 0, 1)
 
 
 def flow_features(flow_crop: np.ndarray, direction: bool) -> np.ndarray:
@@ -62,9 +56,11 @@ def network_inputs(
     return appearance, motion
 
 
-def warp_guidance(mask: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Carry a ``bool (H, W)`` mask of the previous frame to the current one along ``flow`` (current → previous)."""
-    return warp_backward(mask.astype(np.float32), flow) > 0.5
+def warp_guidance(labels: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Carry the previous frame's labels (``(H, W)`` ids below 256, or a ``bool`` mask) to the current frame along
+    ``flow`` (``float32 (H, W, 2)``, current → previous): ``int32 (H, W)``, nearest neighbour so that ids stay ids,
+    0 where the flow points outside the previous frame."""
+    return warp_backward(labels.astype(np.uint8), flow, "nearest").astype(np.int32)
 
 
 def dilate(mask: np.ndarray, radius: int) -> np.ndarray:

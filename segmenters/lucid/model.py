@@ -9,10 +9,10 @@ import torch
 
 from segmenters.lucid.crops import mask_window, paste_region
 from segmenters.lucid.inputs import network_inputs
+from segmenters.lucid.samples import CropConfig
 from segmenters.networks import UNet
 from segmenters.postprocess import ObjectProbabilities, PostProcessConfig, postprocess
-from segmenters.training.samples import CropConfig
-from segmenters.training.trainer import channels_last
+from segmenters.training import channels_last
 
 
 class LucidModel:

@@ -26,51 +26,48 @@ from omegaconf import DictConfig, OmegaConf
 
 from dreaming.synthesis.config import InpaintConfig, preset, without
 from dreaming.synthesis.dream import Scene
-from dreaming.synthesis.flow import warp_backward
 from foundation.errors import InputError
 from foundation.io import atomic_path, object_ids
 from foundation.settings import from_container
 from foundation.timing import timed
-from segmenters.lucid.inputs import dilate, motion_channels
+from segmenters.lucid.inputs import dilate, motion_channels, warp_guidance
 from segmenters.lucid.model import LucidModel
-from segmenters.lucid.validation import validation_frames
-from segmenters.networks import UNet
-from segmenters.optical_flow import dis_flow
-from segmenters.postprocess import PostProcessConfig
-from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
-from segmenters.tracking import STAGES, annotated_first_frame, describe_stage_times
-from segmenters.training import (
+from segmenters.lucid.samples import (
     CropConfig,
     CropSamples,
     DatasetPairs,
     JitterConfig,
     PairSubset,
-    TrainConfig,
-    autocast_dtype,
     dream_training_pairs,
-    load_checkpoint,
-    resolve_device,
     split_pairs,
-    train,
 )
+from segmenters.lucid.validation import validation_frames
+from segmenters.networks import UNet, UNetConfig, build_unet
+from segmenters.optical_flow import dis_flow
+from segmenters.postprocess import PostProcessConfig
+from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
+from segmenters.tracking import STAGES, annotated_first_frame, describe_stage_times
+from segmenters.training import TrainConfig, autocast_dtype, load_checkpoint, resolve_device, train
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class AppearanceConfig:
-    widths: tuple[int, ...] = (16, 32, 64, 128)
-    """U-Net channels per level, finest first."""
+class AppearanceConfig(UNetConfig):
+    """The appearance network. Group normalisation: batch statistics of training crops differ from those of the one
+    crop tracked at a time, and on the embedded clip that made the result swing with the seed
+    (``benchmarks/embedded_spread.py``)."""
+
     norm: str = "group"
-    """Normalisation after each convolution (:func:`~segmenters.networks.norm_layer`): ``group``, ``batch``, ``none``."""
 
 
 @dataclass(frozen=True)
-class MotionConfig:
-    enabled: bool = True
+class MotionConfig(UNetConfig):
+    """The motion network: optional, narrower by default, group normalisation as the appearance network."""
+
     widths: tuple[int, ...] = (8, 16, 32, 64)
     norm: str = "group"
-    """Normalisation after each convolution (:func:`~segmenters.networks.norm_layer`): ``group``, ``batch``, ``none``."""
+    enabled: bool = True
     direction: bool = False
     """Give the flow's (camera-compensated) components besides its magnitude."""
 
@@ -143,9 +140,9 @@ class LucidConfig:
 def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
     """Randomly initialised networks, seeded by ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
-    networks = {"appearance": UNet(4, 1, cfg.appearance.widths, cfg.appearance.norm)}
+    networks = {"appearance": build_unet(cfg.appearance, 4)}
     if cfg.motion.enabled:
-        networks["motion"] = UNet(motion_channels(cfg.motion.direction), 1, cfg.motion.widths, cfg.motion.norm)
+        networks["motion"] = build_unet(cfg.motion, motion_channels(cfg.motion.direction))
     stride = max(net.stride for net in networks.values())
     if cfg.crop.size % stride:
         raise InputError("crop.size", f"{cfg.crop.size}", f"a multiple of {stride} (the networks' stride)")
@@ -328,7 +325,7 @@ class LucidTracker:
             flow = dis_flow(frame, previous, tcfg.dis_preset)
             guide_labels = labels
             if tcfg.warp_guidance:
-                guide_labels = warp_backward(labels.astype(np.uint8), flow, "nearest")
+                guide_labels = warp_guidance(labels, flow)
             guidance = [dilate(guide_labels == object_id, tcfg.guidance_dilation) for object_id in ids]
             labels = model.segment(frame, flow, guidance, ids)
             previous = frame

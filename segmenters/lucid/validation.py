@@ -8,9 +8,9 @@ import numpy as np
 
 from foundation.io import VOID
 from segmenters.lucid.model import LucidModel
+from segmenters.lucid.samples import TrainingPair
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess.tuning import ValidationFrame
-from segmenters.training.samples import TrainingPair
 
 
 def validation_frames(model: LucidModel, pairs: Sequence[TrainingPair], dis_preset: str) -> list[ValidationFrame]:

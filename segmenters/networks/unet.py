@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -25,6 +26,16 @@ def norm_layer(name: str) -> Callable[[int], nn.Module]:
     if name == "none":
         return lambda channels: nn.Identity()
     raise ValueError(f"unknown normalisation {name!r}, expected one of {NORMS}")
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """A :class:`UNet`'s shape: channels per level and normalisation."""
+
+    widths: tuple[int, ...] = (16, 32, 64, 128)
+    """Channels per level, finest first."""
+    norm: str = "batch"
+    """Normalisation after each convolution (:func:`norm_layer`): ``batch``, ``group`` or ``none``."""
 
 
 def conv_block(in_channels: int, out_channels: int, norm: str = "batch") -> nn.Sequential:
@@ -90,3 +101,8 @@ class UNet(nn.Module):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = decoder(torch.cat([x, skip], dim=1))
         return self.head(x)
+
+
+def build_unet(cfg: UNetConfig, in_channels: int, out_channels: int = 1) -> UNet:
+    """A randomly initialised :class:`UNet` of ``cfg``'s shape (seeded by torch's global generator)."""
+    return UNet(in_channels, out_channels, cfg.widths, cfg.norm)

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset
 
 from foundation.errors import InputError
 from foundation.io import VOID, object_ids
-from segmenters.lucid.inputs import image_features
+from segmenters.networks import image_features
 
 # albumentations asks PyPI for a newer version on import unless told not to: no network calls from a tracker.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -98,7 +98,7 @@ class OneShotSamples(Dataset):
         seed: the samples' seed.
         length: number of items.
 
-    Each item: ``appearance float32 (3, S, S)`` (:func:`~segmenters.lucid.inputs.image_features`), ``target int64
+    Each item: ``appearance float32 (3, S, S)`` (:func:`~segmenters.networks.image_features`), ``target int64
     (S, S)`` class indices (0 background, ``k`` the ``k``-th object id in sorted order), ``weight float32 (S, S)``
     (0 on void and outside-the-frame pixels, else 1).
     """

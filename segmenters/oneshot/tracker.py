@@ -23,13 +23,10 @@ from foundation.errors import InputError
 from foundation.io import object_ids
 from foundation.settings import from_container
 from foundation.timing import timed
-from segmenters.lucid.inputs import image_features
-from segmenters.lucid.tracker import AppearanceConfig
-from segmenters.networks import UNet
+from segmenters.networks import UNet, UNetConfig, build_unet, image_features
 from segmenters.oneshot.augment import AugmentConfig, OneShotSamples
 from segmenters.tracking import annotated_first_frame, describe_stage_times
-from segmenters.training import TrainConfig, autocast_dtype, resolve_device, train
-from segmenters.training.trainer import channels_last
+from segmenters.training import TrainConfig, autocast_dtype, channels_last, resolve_device, train
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +46,7 @@ class OneShotConfig:
     """Sets the working resolution: frames are downscaled (never enlarged) so that a training crop spans this
     fraction of their short side, which keeps the crops' context the same whatever the crop size."""
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    appearance: UNetConfig = field(default_factory=UNetConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     progress: bool = True
 
@@ -140,7 +137,7 @@ class OneShotTracker:
         precision = autocast_dtype(device, cfg.precision)
         ids = object_ids(labels)
         torch.manual_seed(cfg.seed)
-        net = UNet(3, len(ids) + 1, cfg.appearance.widths)
+        net = build_unet(cfg.appearance, 3, len(ids) + 1)
         if cfg.augment.crop_size % net.stride:
             raise InputError("augment.crop_size", f"{cfg.augment.crop_size}", f"a multiple of {net.stride}")
         size = working_size(*labels.shape, cfg.augment.crop_size, cfg.crop_fraction)

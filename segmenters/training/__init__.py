@@ -1,39 +1,27 @@
-"""Per-video training on dreamed data: samples (:mod:`.samples`) and the optimisation loop (:mod:`.trainer`)."""
+"""The generic training loop of a tracker's networks: optimisation, mixed precision, checkpoints that resume exactly.
 
-from segmenters.training.samples import (
-    CropConfig,
-    CropSamples,
-    DatasetPairs,
-    JitterConfig,
-    PairSubset,
-    TrainingPair,
-    dream_training_pairs,
-    from_dream,
-    split_pairs,
-)
+What the networks are trained on is the tracker's own business (:mod:`segmenters.lucid.samples`,
+:mod:`segmenters.oneshot.augment`).
+"""
+
 from segmenters.training.trainer import (
     TrainConfig,
     autocast_dtype,
+    channels_last,
     load_checkpoint,
     resolve_device,
     save_checkpoint,
+    segmentation_loss,
     train,
 )
 
 __all__ = [
-    "CropConfig",
-    "CropSamples",
-    "DatasetPairs",
-    "JitterConfig",
-    "PairSubset",
     "TrainConfig",
-    "TrainingPair",
     "autocast_dtype",
-    "dream_training_pairs",
-    "from_dream",
+    "channels_last",
     "load_checkpoint",
     "resolve_device",
     "save_checkpoint",
-    "split_pairs",
+    "segmentation_loss",
     "train",
 ]

@@ -3,8 +3,8 @@
 Both networks see the same crops (the appearance input for one, the motion input for the other) and their losses
 are summed: binary cross-entropy plus a soft Jaccard loss, void pixels ignored. Adam with a polynomial decay of the
 learning rate; the rate is a function of the step alone and batch ``k`` always holds the items
-``k * batch_size ...`` of :class:`~segmenters.training.samples.CropSamples`, so a resumed run reproduces the
-uninterrupted one on CPU.
+``k * batch_size ...`` of the dataset (e.g. :class:`~segmenters.lucid.samples.CropSamples`), so a resumed run
+reproduces the uninterrupted one on CPU.
 """
 
 from __future__ import annotations

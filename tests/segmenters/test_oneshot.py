@@ -21,7 +21,7 @@ from foundation.errors import InputError
 from foundation.io import VOID, read_labels
 from segmenters import cli_track
 from segmenters.baselines import CopyTracker
-from segmenters.lucid.inputs import MEAN, STD
+from segmenters.networks.inputs import MEAN, STD
 from segmenters.oneshot import AugmentConfig, OneShotSamples, OneShotTracker
 from segmenters.tracking import track_sequence
 
@@ -50,7 +50,7 @@ BLUE, RED = (0, 0, 255), (255, 0, 0)
 
 
 def rgb(appearance: torch.Tensor) -> np.ndarray:
-    """Undo :func:`~segmenters.lucid.inputs.image_features`: ``(3, S, S)`` → ``float (S, S, 3)`` in 0..255."""
+    """Undo :func:`~segmenters.networks.image_features`: ``(3, S, S)`` → ``float (S, S, 3)`` in 0..255."""
     return (appearance.numpy().transpose(1, 2, 0) * STD + MEAN) * 255
 
 

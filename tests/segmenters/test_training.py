@@ -12,19 +12,16 @@ from dreaming.synthesis.config import InpaintConfig, fast
 from dreaming.synthesis.dream import Scene
 from dreaming.synthesis.samples import make_clip
 from foundation.errors import InputError
+from segmenters.lucid.samples import CropConfig, CropSamples, JitterConfig, dream_training_pairs
 from segmenters.networks import UNet
 from segmenters.training import (
-    CropConfig,
-    CropSamples,
-    JitterConfig,
     TrainConfig,
     autocast_dtype,
-    dream_training_pairs,
     load_checkpoint,
     resolve_device,
+    segmentation_loss,
     train,
 )
-from segmenters.training.trainer import segmentation_loss
 
 CROP = CropConfig(size=32, min_side=16)
 
@@ -199,7 +196,7 @@ def test_dataset_pairs_match_the_pairs_dreamed_on_the_fly(tmp_path: Path) -> Non
     from dreaming.synthesis.samples import write_davis
     from foundation.davis import load_sequence
     from foundation.io import read_annotated_frame
-    from segmenters.training import DatasetPairs
+    from segmenters.lucid.samples import DatasetPairs
 
     clip = make_clip(num_frames=2, size=(96, 64), num_objects=2)
     davis = write_davis(clip, tmp_path / "davis")

@@ -1,4 +1,4 @@
-"""``python -m segmenters.lucid.demo`` (part of ``make demo``): LucidTracker end to end on the embedded sample clip.
+"""``python -m segmenters.demo`` (part of ``make demo``): LucidTracker end to end on the embedded sample clip.
 
 Writes the clip in DAVIS layout to ``<out>/davis``, then runs ``lucid-track tracker=lucid profile=demo`` on it:
 dream from frame 0, train, track the 24 frames, evaluate against the clip's exact masks and print the J&F table,
@@ -33,7 +33,7 @@ def run(out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m segmenters.lucid.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m segmenters.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("outputs/demo/tracking"), help="default: %(default)s")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
