@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -76,8 +79,36 @@ class WorkerSetup(WorkerPlugin):
 
 
 @contextlib.contextmanager
+def _workers_ignore_ctrl_c() -> Iterator[None]:
+    """Start worker processes inside: they ignore Ctrl-C (an ignored signal stays ignored in child processes).
+
+    A terminal sends Ctrl-C's SIGINT to the whole process group: only this process should stop (it cancels the work
+    and shuts the cluster down), not each worker with its own tracebacks.
+    """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextlib.contextmanager
+def _quiet_when_interrupted() -> Iterator[None]:
+    try:
+        yield
+    except KeyboardInterrupt:
+        # Workers stopped in the middle of their tasks: Dask's warnings about it are expected, not news.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        raise
+
+
+@contextlib.contextmanager
 def open_client(cfg: ClusterConfig) -> Iterator[Client]:
-    """A Dask client on the cluster ``cfg`` describes, closed (and a LocalCluster shut down) on exit."""
+    """A Dask client on the cluster ``cfg`` describes, closed (and a LocalCluster shut down) on exit. The worker
+    processes of a LocalCluster ignore Ctrl-C; on Ctrl-C the shutdown is quiet."""
     if cfg.kind == "address":
         if not cfg.address:
             raise InputError(
@@ -89,16 +120,20 @@ def open_client(cfg: ClusterConfig) -> Iterator[Client]:
             raise InputError(
                 "cluster.address", f"cannot reach {cfg.address} ({error})", "a running scheduler"
             ) from None
-        with client:
+        with client, _quiet_when_interrupted():
             yield client
     elif cfg.kind == "local":
         workers = cfg.workers or os.cpu_count() or 1
         if workers < 1:
             raise InputError("cluster.workers", f"{workers}", "at least 1 worker")
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=cfg.dashboard_address or ":0"
-        )
-        with cluster, Client(cluster) as client:
+        with _workers_ignore_ctrl_c():
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=cfg.dashboard_address or ":0",
+            )
+        with cluster, Client(cluster) as client, _quiet_when_interrupted():
             yield client
     else:
         raise InputError("cluster.kind", f"unknown cluster kind {cfg.kind!r}", "local or address")

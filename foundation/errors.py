@@ -31,6 +31,10 @@ class InputError(ValueError):
             text += f" (expected {expected})"
         super().__init__(text)
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str | None, str, str | None]]:
+        # Rebuilt from its parts (not from the message) where it crosses processes, e.g. from a Dask worker.
+        return type(self), (self.what, self.problem, self.expected)
+
 
 EXIT_FAILED = 1
 """Exit status of a command whose work failed, e.g. a verification that found bad files."""
@@ -50,16 +54,19 @@ def describe(error: BaseException) -> str:
     return str(error)
 
 
-def cli_entry(prog: str, *, exits: bool = False) -> Callable[[Callable[P, int | None]], Callable[P, int]]:
+def cli_entry(
+    prog: str, *, exits: bool = False, interrupted: str = "interrupted"
+) -> Callable[[Callable[P, int | None]], Callable[P, int]]:
     """Wrap the body of a command-line entry point: its return value (``None``: 0) is the exit status.
 
     An :class:`InputError` or :class:`OSError` becomes ``<prog>: error: <what>`` on stderr and :data:`EXIT_INPUT`;
-    Ctrl-C becomes ``<prog>: interrupted`` and :data:`EXIT_INTERRUPTED`; never a traceback.
+    Ctrl-C becomes ``<prog>: <interrupted>`` and :data:`EXIT_INTERRUPTED`; never a traceback.
 
     Args:
         prog: the command's name, starting the line.
         exits: leave by ``SystemExit`` when the status is not 0 instead of returning it (for Hydra apps: Hydra drops
             the return value of its task function).
+        interrupted: the line after ``<prog>: `` on Ctrl-C, e.g. how to resume.
     """
 
     def wrap(body: Callable[P, int | None]) -> Callable[P, int]:
@@ -71,7 +78,7 @@ def cli_entry(prog: str, *, exits: bool = False) -> Callable[[Callable[P, int | 
                 print(f"{prog}: error: {describe(error)}", file=sys.stderr)
                 status = EXIT_INPUT
             except KeyboardInterrupt:
-                print(f"{prog}: interrupted", file=sys.stderr)
+                print(f"{prog}: {interrupted}", file=sys.stderr)
                 status = EXIT_INTERRUPTED
             if exits and status:
                 raise SystemExit(status)

@@ -30,7 +30,7 @@ _UMASK = os.umask(0)
 os.umask(_UMASK)
 
 _FRAME_MODES = {"RGB", "L", "LA", "RGBA", "P", "1", "CMYK", "YCbCr"}
-_BINARY_MASK_MODES = {"1", "L", "LA", "RGB", "RGBA"}
+_BINARY_MASK_MODES = {"1", "L", "LA"}
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -59,11 +59,37 @@ def read_frame(path: str | os.PathLike[str]) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
+def _colour_labels(path: Path, rgb: np.ndarray) -> np.ndarray:
+    """Label map of an RGB mask ``uint8 (H, W, 3)``: object 1 wherever it is not black when its other colours are
+    one colour or grey levels (a binary mask); else each colour is an object, with that colour's DAVIS palette index
+    as its id (black 0; (224, 224, 192) is :data:`VOID`). A colour outside the palette is an error."""
+    codes = (rgb[..., 0].astype(np.int32) << 16) | (rgb[..., 1].astype(np.int32) << 8) | rgb[..., 2]
+    colours, inverse = np.unique(codes, return_inverse=True)
+    objects = colours[colours != 0]
+    grey = (objects >> 16 == objects & 0xFF) & ((objects >> 8) & 0xFF == objects & 0xFF)
+    if len(objects) <= 1 or grey.all():
+        return (codes != 0).astype(np.int32)
+    palette = davis_palette().astype(np.int32)
+    index = {int(code): i for i, code in enumerate((palette[:, 0] << 16) | (palette[:, 1] << 8) | palette[:, 2])}
+    unknown = [int(code) for code in objects if int(code) not in index]
+    if unknown:
+        first = (unknown[0] >> 16, (unknown[0] >> 8) & 0xFF, unknown[0] & 0xFF)
+        raise InputError(
+            path,
+            f"RGB mask of {len(objects)} colours, {len(unknown)} of them outside the DAVIS palette, e.g. {first}",
+            "one object per colour in DAVIS palette colours, a palette PNG of object ids, or a binary mask",
+        )
+    ids = np.array([index[int(code)] for code in colours], dtype=np.int32)
+    return ids[inverse].reshape(codes.shape)
+
+
 def read_labels(path: str | os.PathLike[str]) -> np.ndarray:
     """Read a mask PNG as a label map.
 
     Palette PNGs (mode ``P``) give their palette indices (255 = :data:`VOID`). Binary masks (modes ``1``, ``L``,
-    ``LA``, ``RGB``, ``RGBA``; DAVIS-2016 stores 0/255) give object 1 wherever a colour channel is non-zero; an
+    ``LA``, and ``RGB``/``RGBA`` of one colour or of grey levels; DAVIS-2016 stores 0/255) give object 1 wherever a
+    colour channel is non-zero. An ``RGB``/``RGBA`` mask of several colours (a DAVIS mask saved as RGB) gives one
+    object per colour, with the colour's index in the DAVIS palette as its id; a colour outside it is an error. An
     alpha channel is ignored.
 
     Returns:
@@ -73,10 +99,10 @@ def read_labels(path: str | os.PathLike[str]) -> np.ndarray:
     image = _open_image(path)
     if image.mode == "P":
         return np.asarray(image, dtype=np.int32)
+    if image.mode in {"RGB", "RGBA"}:
+        return _colour_labels(path, np.asarray(image.convert("RGB")))
     if image.mode in _BINARY_MASK_MODES:
-        colour = np.asarray(image.convert("RGB" if image.mode in {"RGB", "RGBA"} else "L"))
-        nonzero = colour.any(axis=-1) if colour.ndim == 3 else colour > 0
-        return nonzero.astype(np.int32)
+        return (np.asarray(image.convert("L")) > 0).astype(np.int32)
     raise InputError(
         path,
         f"cannot interpret a mask of mode {image.mode!r} (16-bit or floating-point)",
@@ -136,6 +162,19 @@ def davis_palette() -> np.ndarray:
             c >>= 3
         palette[index] = (r, g, b)
     return palette
+
+
+def writable_folder(path: str | os.PathLike[str], setting: str) -> Path:
+    """``path`` checked, before any work, as a folder to write into: an existing folder this process may write in, or
+    one it can create (its nearest existing ancestor is such a folder). Raises :class:`InputError` naming
+    ``setting`` and the path otherwise."""
+    path = Path(path)
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise InputError(setting, f"{existing} is a file", "a folder to write into")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(setting, f"{existing} is not writable", "a folder this user can write into")
+    return path
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import pickle
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,23 @@ def test_hydra_apps_leave_by_system_exit(capsys: pytest.CaptureFixture[str]) -> 
         app({})
     assert stopped.value.code == 2
     assert capsys.readouterr().err == "lucid-x: error: data.root: not set (expected a DAVIS-layout folder)\n"
+
+
+def test_input_error_crosses_processes_whole() -> None:
+    """Pickled by Dask from a worker: rebuilt from its parts (it used to fail to unpickle)."""
+    error = pickle.loads(pickle.dumps(InputError(Path("a.png"), "too small", "at least 16x16")))
+    assert (str(error), error.what, error.problem, error.expected) == (
+        "a.png: too small (expected at least 16x16)",
+        "a.png",
+        "too small",
+        "at least 16x16",
+    )
+
+
+def test_ctrl_c_can_say_how_to_resume(capsys: pytest.CaptureFixture[str]) -> None:
+    @cli_entry("lucid-x", interrupted="interrupted; rerun the same command to resume")
+    def main() -> int:
+        raise KeyboardInterrupt
+
+    assert main() == EXIT_INTERRUPTED
+    assert capsys.readouterr().err == "lucid-x: interrupted; rerun the same command to resume\n"

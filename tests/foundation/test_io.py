@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from foundation.errors import InputError
-from foundation.io import VOID, davis_palette, object_ids, read_annotated_frame, read_frame, read_labels, write_labels
+from foundation.io import (
+    VOID,
+    davis_palette,
+    object_ids,
+    read_annotated_frame,
+    read_frame,
+    read_labels,
+    writable_folder,
+    write_labels,
+)
 
 
 def _save(path, array, mode=None):
@@ -44,6 +56,37 @@ def test_binary_masks_any_nonzero_is_object_one(tmp_path, mode):
     expected = np.zeros((3, 4), np.int32)
     expected[1, 2] = 1
     assert (out == expected).all()
+
+
+def test_rgb_mask_of_several_colours_has_one_object_per_davis_colour(tmp_path):
+    labels = np.array([[0, 1, 1, 2], [0, 3, VOID, 2], [7, 0, 0, 0]], np.int32)
+    rgba = np.dstack([davis_palette()[labels], np.full(labels.shape, 255, np.uint8)])  # a DAVIS mask saved as RGBA
+    for name, array in (("rgb.png", rgba[..., :3]), ("rgba.png", rgba)):
+        out = read_labels(_save(tmp_path / name, array))
+        assert out.dtype == np.int32 and (out == labels).all()
+        assert object_ids(out) == (1, 2, 3, 7)
+
+
+def test_rgb_mask_of_one_colour_or_grey_levels_is_binary(tmp_path):
+    one = np.zeros((2, 3, 3), np.uint8)
+    one[0, 1] = (0, 128, 0)  # DAVIS colour of id 2, alone: a binary mask, object 1 (as a white one)
+    grey = np.zeros((2, 3, 3), np.uint8)
+    grey[0, 1], grey[1, 2] = (255, 255, 255), (128, 128, 128)  # an anti-aliased white mask
+    for name, array in (("one.png", one), ("grey.png", grey)):
+        out = read_labels(_save(tmp_path / name, array))
+        assert set(np.unique(out)) == {0, 1} and out[0, 1] == 1
+
+
+def test_rgb_mask_with_a_colour_outside_the_palette_is_refused(tmp_path):
+    array = np.zeros((2, 3, 3), np.uint8)
+    array[0, 0], array[0, 1], array[1, 1] = (128, 0, 0), (0, 128, 0), (250, 10, 10)
+    path = _save(tmp_path / "painted.png", array)
+    with pytest.raises(
+        InputError,
+        match=r"painted.png: RGB mask of 3 colours, 1 of them outside the DAVIS palette, "
+        r"e.g. \(250, 10, 10\) \(expected one object per colour in DAVIS palette colours",
+    ):
+        read_labels(path)
 
 
 def test_davis_la_mask_reads_as_binary(davis2016):
@@ -97,3 +140,18 @@ def test_write_labels_is_atomic_on_failure(tmp_path):
         write_labels(target, np.full((2, 2), 300, np.int32))
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["m.png"]
+
+
+def test_writable_folder_is_checked_before_any_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "file"
+    file.write_text("")
+    assert writable_folder(tmp_path / "new" / "deeper", "out") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checked, not created
+    with pytest.raises(InputError, match=rf"^out: {file} is a file \(expected a folder to write into\)$"):
+        writable_folder(file, "out")
+    with pytest.raises(InputError, match=rf"^out: {file} is a file"):
+        writable_folder(file / "below", "out")
+    # A chmod would not do: the tests may run as root, who may write anywhere.
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
+    with pytest.raises(InputError, match=rf"^--out: {tmp_path} is not writable"):
+        writable_folder(tmp_path / "new", "--out")
