@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,11 +20,15 @@ from omegaconf import DictConfig
 
 from dreaming.dataset.manifest import find_videos, verify_video
 from dreaming.dataset.pipeline import finish, plan_dataset, run_plan
-from dreaming.hydra_conf import dataset_spec, register_configs, video_sources
+from dreaming.hydra_conf import check_settings, register_configs, video_sources
 from foundation.cluster import cluster_config, open_client
 from foundation.errors import EXIT_FAILED, InputError, cli_entry
+from foundation.settings import hydra_errors
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted; rerun the same command to resume"
+"""What ``lucid-dream`` says on Ctrl-C: every finished chunk is on disk, and a rerun dreams only the others."""
 
 
 def verify_folder(folder: str | Path) -> int:
@@ -42,11 +48,11 @@ def verify_folder(folder: str | Path) -> int:
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="dream")
-@cli_entry("lucid-dream", exits=True)
+@cli_entry("lucid-dream", exits=True, interrupted=INTERRUPTED)
 def _dream_app(cfg: DictConfig) -> int:
     if cfg.verify:
         return EXIT_FAILED if verify_folder(cfg.verify) else 0
-    spec = dataset_spec(cfg)
+    spec = check_settings(cfg)  # done already when Hydra resolved its run dir, unless hydra.run.dir was set
     sources = video_sources(cfg.data)
     out = Path(HydraConfig.get().runtime.output_dir)
     plan = plan_dataset(sources, spec, out, chunk_size=cfg.chunk_size, overwrite=cfg.overwrite)
@@ -55,19 +61,32 @@ def _dream_app(cfg: DictConfig) -> int:
     else:
         # Dask's own INFO lines (workers starting, plugins) would bury the progress bar.
         logging.getLogger("distributed").setLevel(logging.WARNING)
-        with open_client(cluster_config(cfg)) as client:
+        cluster = cluster_config(cfg)
+        with open_client(cluster) as client:  # its worker processes ignore Ctrl-C
             log.info("dreaming %d video(s) into %s on %s", len(sources), out, client)
-            manifests = run_plan(plan, client, retries=cfg.retries, progress=cfg.progress)
+            try:
+                manifests = run_plan(plan, client, retries=cfg.retries, progress=cfg.progress)
+            except KeyboardInterrupt:
+                # Stopped by the user: Dask's complaints about tasks cut short and connections closed under them
+                # (warnings on the workers, CRITICAL lines with tracebacks from the scheduler) are noise.
+                logging.disable(logging.CRITICAL)
+                if cluster.kind == "local":  # our own workers, not a shared cluster's
+                    with contextlib.suppress(Exception):
+                        client.run(logging.disable, logging.CRITICAL)
+                raise
     for manifest in manifests:
         counts = manifest.counts
         log.info("%s: %d pairs, %.1f MB", manifest.video, counts["pairs"], counts["bytes"] / 1e6)
     return 0
 
 
-def dream_main() -> None:
+@cli_entry("lucid-dream", interrupted=INTERRUPTED)
+def dream_main() -> int:
     """Entry point of ``lucid-dream``."""
     register_configs()
-    _dream_app()
+    with hydra_errors():
+        _dream_app()
+    return 0
 
 
 def _setup_logging() -> None:
@@ -89,4 +108,4 @@ def verify_main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    dream_main()
+    sys.exit(dream_main())

@@ -80,7 +80,7 @@ def run(out_dir: Path, docs: Path | None, num_pairs: int, seed: int) -> Path:
     with _stage(f"prepared the scene ({cfg.inpaint.method})"):
         scene = Scene.from_frame(clip.frames[0], clip.labels[0], cfg.inpaint)
     with _stage(f"dreamed {num_pairs} pairs ({PRESET} preset)"):
-        pairs = dream_pairs(scene, cfg, num_pairs, seed)
+        pairs = dream_pairs(scene, cfg, num_pairs, seed, clip.name)
     title = sheet_title(PRESET, cfg, seed, f"embedded sample '{clip.name}', frame 0")
     sheet_path = out_dir / "contact_sheet.png"
     with _stage("wrote the contact sheet"):

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from dreaming import checks
 from foundation.errors import InputError
 from foundation.io import davis_palette
 
@@ -42,11 +43,20 @@ class FormatConfig:
     """How a dreamed dataset's files are encoded (part of what defines its bytes)."""
 
     jpeg_quality: int = 95
+    """0-100 (OpenCV's scale)."""
     flow: str = "png"
     """``png`` (KITTI 16-bit, 1/64 px) or ``flo`` (Middlebury float32, exact, ~8 bytes per pixel)."""
     png_compression: int = 2
     """zlib level (0-9) of the label and flow PNGs. On 854x480 dreams a flow PNG takes ~10 ms and ~140 KB at
     levels 1-2, ~11 ms and ~105 KB at 3, ~25 ms and ~70 KB at 6."""
+
+
+def check_formats(formats: FormatConfig, where: str = "formats") -> None:
+    """Check every setting of ``formats`` before any file is written (JPEG quality 0-100, a known flow format,
+    zlib level 0-9)."""
+    checks.within(formats.jpeg_quality, 0, 100, f"{where}.jpeg_quality", integer=True)
+    checks.choice(formats.flow, FLOW_FORMATS, f"{where}.flow", "flow format")
+    checks.within(formats.png_compression, 0, 9, f"{where}.png_compression", integer=True)
 
 
 def flow_suffix(flow_format: str) -> str:

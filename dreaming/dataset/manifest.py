@@ -205,27 +205,39 @@ def _check_file(path: Path, entry: FileEntry) -> Problem | None:
     return None
 
 
-def verify_video(video_dir: str | os.PathLike[str]) -> list[Problem]:
-    """Check every file of a dreamed video against its manifest; returns the problems found (none when sound)."""
-    video_dir = Path(video_dir)
-    try:
-        manifest = Manifest.load(video_dir / MANIFEST)
-    except InputError as error:
-        return [Problem(video_dir / MANIFEST, error.problem)]
+def verify_manifest(video_dir: Path, manifest: Manifest) -> tuple[list[Problem], set[str]]:
+    """Check every file a manifest lists (reading them all): the problems found, and the names of the chunks whose
+    record or data files are damaged (dreaming those chunks again repairs them)."""
     problems = []
     if not manifest.complete:
         problems.append(Problem(video_dir / MANIFEST, "incomplete run: rerun the same lucid-dream command to resume"))
     if manifest.annotations is not None:
         problems.append(_check_file(video_dir / ANNOTATIONS, manifest.annotations))
+    damaged = set()
     for chunk in manifest.chunks:
         record_path = video_dir / CHUNKS / f"{chunk['name']}.json"
-        problem = _check_file(record_path, FileEntry(size=chunk["size"], digest=chunk["digest"]))
-        if problem is not None:
-            problems.append(problem)
-            continue
-        record = ChunkRecord.load(record_path)
-        problems.extend(_check_file(video_dir / name, entry) for name, entry in record.files.items())
-    return [p for p in problems if p is not None]
+        found = [_check_file(record_path, FileEntry(size=chunk["size"], digest=chunk["digest"]))]
+        if found[0] is None:
+            record = ChunkRecord.load(record_path)
+            found = [_check_file(video_dir / name, entry) for name, entry in record.files.items()]
+        found = [problem for problem in found if problem is not None]
+        if found:
+            damaged.add(chunk["name"])
+            problems.extend(found)
+    return [p for p in problems if p is not None], damaged
+
+
+def verify_video(video_dir: str | os.PathLike[str]) -> list[Problem]:
+    """Check every file of a dreamed video against its manifest; returns the problems found (none when sound).
+
+    Rerunning the ``lucid-dream`` command that made the video repairs them.
+    """
+    video_dir = Path(video_dir)
+    try:
+        manifest = Manifest.load(video_dir / MANIFEST)
+    except InputError as error:
+        return [Problem(video_dir / MANIFEST, error.problem)]
+    return verify_manifest(video_dir, manifest)[0]
 
 
 def find_videos(root: str | os.PathLike[str]) -> list[Path]:

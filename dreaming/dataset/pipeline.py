@@ -24,6 +24,7 @@ import numpy as np
 from distributed import Client, as_completed
 from tqdm import tqdm
 
+from dreaming import checks
 from dreaming.dataset.coco import coco_dataset
 from dreaming.dataset.manifest import (
     ANNOTATIONS,
@@ -38,8 +39,17 @@ from dreaming.dataset.manifest import (
     identity_differences,
     library_versions,
     to_json_bytes,
+    verify_manifest,
 )
-from dreaming.dataset.writer import ChunkTask, DatasetSpec, dream_chunk, load_scene, plan_chunks, scene_cache_path
+from dreaming.dataset.writer import (
+    ChunkTask,
+    DatasetSpec,
+    check_spec,
+    dream_chunk,
+    load_scene,
+    plan_chunks,
+    scene_cache_path,
+)
 from foundation.cluster import WorkerSetup
 from foundation.davis import select_sequences
 from foundation.errors import InputError
@@ -154,6 +164,10 @@ def _remove(paths: list[Path]) -> None:
 def plan_video(source: VideoSource, spec: DatasetSpec, out: Path, chunk_size: int, overwrite: bool) -> VideoPlan:
     """Check a video's inputs against its output folder, write the manifest's header, find the chunks to dream.
 
+    A complete dataset of the same settings is verified (every file read): the chunks with a missing or damaged file
+    are dreamed again, and ``annotations.json`` and the manifest rewritten, so a rerun repairs what
+    :func:`~dreaming.dataset.manifest.verify_video` finds.
+
     Raises:
         InputError: bad inputs, or an output folder holding other files or a dataset of other settings (unless
             ``overwrite``, which deletes the dataset's files first).
@@ -173,15 +187,26 @@ def plan_video(source: VideoSource, spec: DatasetSpec, out: Path, chunk_size: in
     tasks = plan_chunks(source.name, [f.index for f in source.frames], spec.pairs, chunk_size)
     plan = VideoPlan(source, folder, manifest, sorted(categories), tasks, todo=list(tasks))
     existing = _our_outputs(folder)
-    old = _resumable(folder, manifest, overwrite)
+    replace = overwrite or _unfinished_without_pairs(folder)
+    old = _resumable(folder, manifest, replace)
     if old is not None and old.complete:
-        log.info("%s: already complete", folder)
-        plan.manifest, plan.todo = old, []
-        return plan
-    if old is not None:
+        problems, damaged = verify_manifest(folder, old)
+        if not problems:
+            log.info("%s: already complete", folder)
+            plan.manifest, plan.todo = old, []
+            return plan
+        for problem in problems:
+            log.warning("%s", problem)
+        log.warning("%s: repairing %d damaged file(s): dreaming %d chunk(s) again", folder, len(problems), len(damaged))
+        # The chunks of the finished run, whatever this command's chunk size.
+        manifest.chunk_size = old.chunk_size
+        plan.tasks = [ChunkTask(source.name, c["frame"], c["start"], c["stop"]) for c in old.chunks]
+        plan.todo = [task for task in plan.tasks if task.name in damaged]
+        remove_temporary_files(folder)
+    elif old is not None:
         remove_temporary_files(folder)
         plan.todo = [t for t in tasks if not _chunk_done(folder, t)]
-    elif existing and not overwrite:
+    elif existing and not replace:
         raise InputError(folder, "holds files but no manifest.json", "an empty folder, or overwrite=true")
     else:
         _remove(existing)
@@ -189,24 +214,37 @@ def plan_video(source: VideoSource, spec: DatasetSpec, out: Path, chunk_size: in
     return plan
 
 
-def _resumable(folder: Path, manifest: Manifest, overwrite: bool) -> Manifest | None:
-    """The manifest already in ``folder`` when it describes the same dataset; None when there is none to resume."""
+def _unfinished_without_pairs(folder: Path) -> bool:
+    """Whether ``folder`` holds only the start of a run that stopped before its first chunk (nothing to lose)."""
+    try:
+        old = Manifest.load(folder / MANIFEST)
+    except InputError:
+        return False
+    return not old.complete and not list((folder / CHUNKS).glob("[!.]*.json"))
+
+
+def _resumable(folder: Path, manifest: Manifest, replace: bool) -> Manifest | None:
+    """The manifest already in ``folder`` when it describes the same dataset; None when there is none to resume
+    (or, with ``replace``, when it describes another dataset or cannot be read)."""
     if not (folder / MANIFEST).is_file():
         return None
     try:
         old = Manifest.load(folder / MANIFEST)
-    except InputError:
-        if overwrite:
+    except InputError as error:
+        if replace:
             return None
-        raise
+        raise InputError(
+            error.what, f"{error.problem}: the settings of the dataset are lost", "overwrite=true to dream it again"
+        ) from None
     differences = identity_differences(old.identity, manifest.identity)
-    if differences and not overwrite:
+    if differences and not replace:
         raise InputError(
             folder,
             f"holds a dataset dreamed with other settings (differing: {', '.join(differences[:8])})",
             "the same settings to resume it, overwrite=true to replace it, or another output folder",
         )
     if differences:
+        log.info("%s: replacing a dataset of other settings (differing: %s)", folder, ", ".join(differences[:8]))
         return None
     if old.versions != manifest.versions:
         log.warning("%s: resuming with other library versions (%s → %s)", folder, old.versions, manifest.versions)
@@ -284,12 +322,11 @@ def plan_dataset(
 ) -> DatasetPlan:
     """Check every input and output folder, write each video's manifest header, and find the chunks to dream.
 
-    Nothing runs on the cluster yet, so bad input fails before any worker starts.
+    Every setting is checked first, then every input, before any file is written; nothing runs on the cluster yet,
+    so bad input fails before any worker starts.
     """
-    if spec.pairs < 1:
-        raise InputError("pairs", f"{spec.pairs}", "at least 1 pair per annotated frame")
-    if spec.seed < 0:
-        raise InputError("seed", f"{spec.seed}", "a non-negative integer")
+    check_spec(spec)
+    checks.at_least(chunk_size, 1, "chunk_size", integer=True)
     names = [s.name for s in sources]
     if len(set(names)) != len(names):
         raise InputError("data", f"video names repeat: {names}", "distinct names, one output folder each")

@@ -2,25 +2,34 @@
 
 Everything here runs on a worker and depends only on its arguments, so a chunk's bytes are the same on any worker,
 in any order, whatever the chunk size: sample ``i`` of annotated frame ``f`` of video ``v`` is always dreamed from
-``SeedSequence([seed, video_key(v), f, i])``.
+``SeedSequence([seed, video_key(v), f, i])`` (:mod:`dreaming.synthesis.seeds`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from dreaming import checks
 from dreaming.dataset.coco import coco_objects, label_areas
-from dreaming.dataset.formats import FormatConfig, encode_flow, encode_jpeg, encode_labels, flow_suffix
+from dreaming.dataset.formats import (
+    FormatConfig,
+    check_formats,
+    encode_flow,
+    encode_jpeg,
+    encode_labels,
+    flow_suffix,
+)
 from dreaming.dataset.manifest import CACHE, CHUNKS, ChunkRecord, FileEntry, chunk_name, digest
-from dreaming.synthesis.config import DreamConfig, InpaintConfig
+from dreaming.synthesis.config import DreamConfig, InpaintConfig, check_config
 from dreaming.synthesis.dream import DreamPair, dream_pair
 from dreaming.synthesis.scene import Scene
+from dreaming.synthesis.seeds import sample_rng
 from foundation.errors import InputError
 from foundation.io import read_annotated_frame, write_bytes_atomic
 
@@ -34,6 +43,14 @@ class DatasetSpec:
     """Pairs dreamed from each annotated frame."""
     seed: int = 0
     formats: FormatConfig = field(default_factory=FormatConfig)
+
+
+def check_spec(spec: DatasetSpec) -> None:
+    """Check every setting that defines a dataset's bytes, before any work or file (types, ranges, names)."""
+    checks.at_least(spec.pairs, 1, "pairs", integer=True)
+    checks.at_least(spec.seed, 0, "seed", integer=True)
+    check_config(spec.dream)
+    check_formats(spec.formats)
 
 
 @dataclass(frozen=True)
@@ -59,16 +76,6 @@ def plan_chunks(video: str, frames: list[int], pairs: int, chunk_size: int) -> l
         for frame in frames
         for start in range(0, pairs, chunk_size)
     ]
-
-
-def video_key(name: str) -> int:
-    """A stable 64-bit integer for a video name (Python's ``hash`` is salted per process)."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
-
-
-def sample_rng(seed: int, video: str, frame: int, index: int) -> np.random.Generator:
-    """The generator of sample ``index`` of annotated frame ``frame`` of ``video``."""
-    return np.random.default_rng(np.random.SeedSequence([seed, video_key(video), frame, index]))
 
 
 def sample_stem(frame: int, index: int) -> str:
@@ -127,10 +134,14 @@ def scene_cache_path(video_dir: Path, frame: int) -> Path:
 def load_scene(
     image: str | os.PathLike[str], mask: str | os.PathLike[str], inpaint: InpaintConfig, cache: Path
 ) -> Scene:
-    """The scene of an annotated frame, inpainted once: read from ``cache`` when a previous run wrote it."""
+    """The scene of an annotated frame, inpainted once: read from ``cache`` when a previous run wrote it (a damaged
+    cache file is inpainted again and rewritten)."""
     if cache.is_file():
-        with np.load(cache, allow_pickle=False) as arrays:
-            return Scene(image=arrays["image"], labels=arrays["labels"], background=arrays["background"])
+        try:
+            with np.load(cache, allow_pickle=False) as arrays:
+                return Scene(image=arrays["image"], labels=arrays["labels"], background=arrays["background"])
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # InputError (arrays that disagree) is a ValueError too
     scene = Scene.from_frame(*read_annotated_frame(image, mask), inpaint)
     buffer = io.BytesIO()
     np.savez(buffer, image=scene.image, labels=scene.labels, background=scene.background)

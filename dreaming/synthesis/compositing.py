@@ -5,10 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from foundation.errors import InputError
-
-BLEND_METHODS = ("alpha", "poisson")
 POISSON_PAD = 4
+MIN_CLONE_SIZE = 3
+"""``cv2.seamlessClone`` asserts on a mask whose bounding box is thinner than this (OpenCV 5.0)."""
 
 
 def feather(alpha: np.ndarray, sigma: float) -> np.ndarray:
@@ -27,12 +26,17 @@ def poisson_blend(frame: np.ndarray, layer: np.ndarray, mask: np.ndarray) -> np.
     """Seamless (Poisson) cloning of ``layer`` into ``frame`` where ``mask`` (``bool (H, W)``) is set.
 
     Only the mask's bounding box (plus a margin) is solved. ``cv2.seamlessClone`` refuses masks that touch the image
-    border, so that region is padded symmetrically, cloned, and cropped back.
+    border, so that region is padded symmetrically, cloned, and cropped back. It also fails on masks less than
+    :data:`MIN_CLONE_SIZE` px wide or high (an object mostly outside the frame): those pixels are copied as they are.
     """
     if not mask.any():
         return frame
     height, width = mask.shape
     x, y, w, h = cv2.boundingRect(mask.astype(np.uint8))
+    if min(w, h) < MIN_CLONE_SIZE:
+        out = frame.copy()
+        out[mask] = layer[mask]
+        return out
     x0, y0 = max(x - POISSON_PAD, 0), max(y - POISSON_PAD, 0)
     x1, y1 = min(x + w + POISSON_PAD, width), min(y + h + POISSON_PAD, height)
     p = POISSON_PAD
@@ -46,8 +50,3 @@ def poisson_blend(frame: np.ndarray, layer: np.ndarray, mask: np.ndarray) -> np.
     out = frame.copy()
     out[y0:y1, x0:x1] = cloned[p:-p, p:-p]
     return out
-
-
-def check_blend_method(method: str) -> None:
-    if method not in BLEND_METHODS:
-        raise InputError("dream.blend.method", f"unknown blending method {method!r}", f"one of {BLEND_METHODS}")

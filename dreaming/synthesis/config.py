@@ -9,13 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from dreaming import checks
+from foundation.errors import InputError
+
+INPAINT_METHODS = ("patchmatch", "telea")
+BLEND_METHODS = ("alpha", "poisson")
+INTERPOLATIONS = ("linear", "cubic", "lanczos")
+"""Resampling of frame pixels (``cv2.INTER_LINEAR``, ``INTER_CUBIC``, ``INTER_LANCZOS4``)."""
+MOTION_TYPES = ("camera+objects", "objects", "camera")
+OBJECT_MOTION_KINDS = ("deform", "shift", "both")
+
 
 @dataclass
 class InpaintConfig:
     """Step 1: remove every object and fill the hole, once per source frame."""
 
     method: str = "patchmatch"
-    """``patchmatch`` (exemplar-based, as in the paper) or ``telea`` (OpenCV; fast but blurry — tests only)."""
+    """One of :data:`INPAINT_METHODS`: ``patchmatch`` (exemplar-based, as in the paper) or ``telea`` (OpenCV; fast
+    but blurry — tests only)."""
     dilation_radius: int = 7
     """The label mask is dilated by a disk of this radius (px) before inpainting, to remove halos."""
     patch_size: int = 5
@@ -110,7 +121,7 @@ class ObjectMotionConfig:
     shift: float = 0.05
     """Maximum shift as a fraction of the object's box width (x) and height (y)."""
     kinds: tuple[str, ...] = ("deform", "shift", "both")
-    """Drawn uniformly per object."""
+    """Drawn uniformly per object, among :data:`OBJECT_MOTION_KINDS`."""
 
 
 @dataclass
@@ -128,9 +139,53 @@ class DreamConfig:
     camera: CameraConfig = field(default_factory=CameraConfig)
     object_motion: ObjectMotionConfig = field(default_factory=ObjectMotionConfig)
     motion_types: tuple[str, ...] = ("camera+objects", "objects", "camera")
-    """Frame-b motion types, drawn uniformly."""
+    """Frame-b motion types, drawn uniformly, among :data:`MOTION_TYPES`."""
     interpolation: str = "linear"
-    """Resampling of frame pixels: ``linear`` or ``cubic``."""
+    """Resampling of frame pixels, one of :data:`INTERPOLATIONS`."""
+
+
+def _check_deform(cfg: DeformConfig, where: str) -> None:
+    checks.at_least(cfg.points, 0, f"{where}.points", integer=True)
+    checks.at_least(cfg.shift, 0, f"{where}.shift")
+
+
+def check_config(cfg: DreamConfig, where: str = "dream") -> None:
+    """Check every setting of ``cfg`` (types, ranges, names) before any work; run once per dream.
+
+    Raises:
+        InputError: naming the first bad setting, e.g. ``dream.illumination.p: 7.0 (expected a probability in
+            [0, 1])``.
+    """
+    inpaint = cfg.inpaint
+    checks.choice(inpaint.method, INPAINT_METHODS, f"{where}.inpaint.method", "inpainting method")
+    checks.at_least(inpaint.dilation_radius, 0, f"{where}.inpaint.dilation_radius", integer=True)
+    checks.at_least(inpaint.patch_size, 1, f"{where}.inpaint.patch_size", integer=True)
+    checks.probability(cfg.subset.erase_p, f"{where}.subset.erase_p")
+    if not isinstance(cfg.subset.manipulate, bool):
+        raise InputError(f"{where}.subset.manipulate", f"{cfg.subset.manipulate!r}", "true or false")
+    _check_deform(cfg.deform, f"{where}.deform")
+    checks.interval(cfg.placement.scale, f"{where}.placement.scale", positive=True)
+    checks.choice(cfg.blend.method, BLEND_METHODS, f"{where}.blend.method", "blending method")
+    checks.at_least(cfg.blend.feather_sigma, 0, f"{where}.blend.feather_sigma")
+    light = cfg.illumination
+    checks.probability(light.p, f"{where}.illumination.p")
+    checks.interval(light.a, f"{where}.illumination.a")
+    checks.interval(light.b, f"{where}.illumination.b", positive=True)  # an exponent: x ** b
+    checks.interval(light.c, f"{where}.illumination.c")
+    checks.within(cfg.view.rotation, 0, 180, f"{where}.view.rotation")
+    checks.probability(cfg.view.rotation_p, f"{where}.view.rotation_p")
+    checks.probability(cfg.view.flip_p, f"{where}.view.flip_p")
+    _check_deform(cfg.prev_mask.deform, f"{where}.prev_mask.deform")
+    checks.at_least(cfg.prev_mask.dilation_radius, 0, f"{where}.prev_mask.dilation_radius", integer=True)
+    checks.within(cfg.camera.rotation, 0, 180, f"{where}.camera.rotation")
+    checks.interval(cfg.camera.scale, f"{where}.camera.scale", positive=True)
+    checks.at_least(cfg.camera.shift, 0, f"{where}.camera.shift")
+    motion = cfg.object_motion
+    _check_deform(motion.deform, f"{where}.object_motion.deform")
+    checks.at_least(motion.shift, 0, f"{where}.object_motion.shift")
+    checks.choices(motion.kinds, OBJECT_MOTION_KINDS, f"{where}.object_motion.kinds", "object motion")
+    checks.choices(cfg.motion_types, MOTION_TYPES, f"{where}.motion_types", "motion type")
+    checks.choice(cfg.interpolation, INTERPOLATIONS, f"{where}.interpolation", "interpolation")
 
 
 def paper() -> DreamConfig:
@@ -160,8 +215,6 @@ def without(cfg: DreamConfig, components: tuple[str, ...] | list[str]) -> DreamC
     * ``illumination``: no HSV illumination change;
     * ``prev_mask``: the previous-frame mask is the object's own mask, not a deformed and dilated one.
     """
-    from foundation.errors import InputError
-
     unknown = sorted(set(components) - set(COMPONENTS))
     if unknown:
         raise InputError("components", f"unknown dreaming component {unknown[0]!r}", f"some of {COMPONENTS}")
@@ -192,8 +245,6 @@ def without(cfg: DreamConfig, components: tuple[str, ...] | list[str]) -> DreamC
 
 def preset(name: str) -> DreamConfig:
     """A named preset (``paper`` or ``fast``)."""
-    from foundation.errors import InputError
-
     if name not in PRESETS:
         raise InputError("preset", f"unknown preset {name!r}", f"one of {sorted(PRESETS)}")
     return PRESETS[name]()

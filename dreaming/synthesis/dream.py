@@ -20,19 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from dreaming.synthesis.config import DreamConfig
+from dreaming.synthesis.config import DreamConfig, check_config
 from dreaming.synthesis.geometry import Affine, compose_affine
+from dreaming.synthesis.layer_geometry import frame_warps
 from dreaming.synthesis.photometric import apply_illumination
-from dreaming.synthesis.render import (
-    LayerWarps,
-    camera_matrix,
-    check_config,
-    layer_flow,
-    layer_warps,
-    region,
-    render_frame,
-    view_matrix,
-)
+from dreaming.synthesis.render import layer_flow, region, render_frame
 from dreaming.synthesis.sampling import sample_params
 from dreaming.synthesis.scene import Scene
 
@@ -107,17 +99,14 @@ def _visible_areas(objects: list[dict[str, Any]], frames: list[Any]) -> dict[str
     }
 
 
-def _frame_warps(scene: Scene, params: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, list[LayerWarps]]:
-    view = view_matrix(params["view"], scene.size)
-    camera = camera_matrix(params["camera"], scene.size)
-    warps = [layer_warps(scene.cutout(obj["id"]), obj, view, camera) for obj in params["objects"]]
-    return view, camera, warps
-
-
 def render_single(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> DreamSingle:
     """Render frame a of ``params`` (from :func:`~dreaming.synthesis.sampling.sample_params`)."""
     check_config(cfg)
-    view, _, warps = _frame_warps(scene, params)
+    return _render_single(scene, params, cfg)
+
+
+def _render_single(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> DreamSingle:
+    view, _, warps = frame_warps(scene, params)
     ill = params["illumination"]
     background = apply_illumination(scene.background, ill["background"])
     a = render_frame(scene, params, background, [w.to_a for w in warps], view, ill["a"], "prev_a", cfg)
@@ -128,7 +117,11 @@ def render_single(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> Dre
 def render_pair(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> DreamPair:
     """Render the pair described by ``params``; the same params always give the same bytes."""
     check_config(cfg)
-    view, camera, warps = _frame_warps(scene, params)
+    return _render_pair(scene, params, cfg)
+
+
+def _render_pair(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> DreamPair:
+    view, camera, warps = frame_warps(scene, params)
     ill = params["illumination"]
     background = apply_illumination(scene.background, ill["background"])  # one layer, lit once for both frames
     a = render_frame(scene, params, background, [w.to_a for w in warps], view, ill["a"], "prev_a", cfg)
@@ -165,10 +158,10 @@ def render_pair(scene: Scene, params: dict[str, Any], cfg: DreamConfig) -> Dream
 def dream_single(scene: Scene, rng: np.random.Generator, cfg: DreamConfig) -> DreamSingle:
     """Dream one training frame from ``scene`` (steps 1-8 of the dream)."""
     check_config(cfg)
-    return render_single(scene, sample_params(scene, rng, cfg, pair=False), cfg)
+    return _render_single(scene, sample_params(scene, rng, cfg, pair=False), cfg)
 
 
 def dream_pair(scene: Scene, rng: np.random.Generator, cfg: DreamConfig) -> DreamPair:
     """Dream a frame pair a → b with exact flows from ``scene`` (all steps of the dream)."""
     check_config(cfg)
-    return render_pair(scene, sample_params(scene, rng, cfg, pair=True), cfg)
+    return _render_pair(scene, sample_params(scene, rng, cfg, pair=True), cfg)

@@ -43,13 +43,6 @@ def warp_backward(image: np.ndarray, flow: np.ndarray, interpolation: str = "lin
     )
 
 
-def forward_backward_error(flow_ab: np.ndarray, flow_ba: np.ndarray) -> np.ndarray:
-    """``|flow_ab(p) + flow_ba(p + flow_ab(p))|`` per pixel of frame a (px): ``float32 (H, W)``; ~0 where the two
-    flows agree (non-occluded pixels), large at occlusions."""
-    back = warp_backward(flow_ba, flow_ab, "linear", fill=np.nan)
-    return np.linalg.norm(flow_ab + back, axis=-1)
-
-
 def endpoint_error(flow: np.ndarray, reference: np.ndarray) -> np.ndarray:
     """Per-pixel end-point error ``|flow - reference|`` (px): ``float32 (H, W)``."""
     return np.linalg.norm(flow - reference, axis=-1)

@@ -5,11 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from dreaming.synthesis.config import InpaintConfig
+from dreaming.synthesis.config import INPAINT_METHODS, InpaintConfig
 from foundation.errors import InputError
 from foundation.morphology import disk
-
-METHODS = ("patchmatch", "telea")
 
 
 def object_hole(labels: np.ndarray, dilation_radius: int) -> np.ndarray:
@@ -41,6 +39,8 @@ def inpaint_background(image: np.ndarray, labels: np.ndarray, cfg: InpaintConfig
     elif cfg.method == "telea":
         filled = cv2.inpaint(image, mask, 3, cv2.INPAINT_TELEA)
     else:
-        raise InputError("dream.inpaint.method", f"unknown inpainting method {cfg.method!r}", f"one of {METHODS}")
+        raise InputError(
+            "dream.inpaint.method", f"unknown inpainting method {cfg.method!r}", f"one of {INPAINT_METHODS}"
+        )
     # Pixels outside the hole are the photograph's own, whatever the method did with them.
     return np.where(hole[..., None], filled, image).astype(np.uint8)

@@ -1,11 +1,12 @@
-"""Illumination changes in HSV: saturation and value each become ``a * x**b + c`` (in [0, 1], clipped)."""
+"""Applying illumination changes in HSV: saturation and value each become ``a * x**b + c`` (in [0, 1], clipped).
+
+The changes are drawn by :func:`dreaming.synthesis.sampling.sample_illumination`.
+"""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-
-from dreaming.synthesis.config import IlluminationConfig
 
 
 def adjust_illumination(
@@ -31,19 +32,9 @@ def adjust_illumination(
     return cv2.cvtColor(cv2.LUT(hsv, lut), cv2.COLOR_HSV2RGB_FULL)
 
 
-def sample_illumination(rng: np.random.Generator, cfg: IlluminationConfig) -> dict[str, list[float]] | None:
-    """Draw an illumination change with probability ``cfg.p``: ``{"saturation": [a, b, c], "value": [a, b, c]}``,
-    or ``None`` for no change."""
-    if rng.random() >= cfg.p:
-        return None
-    return {
-        channel: [float(rng.uniform(*cfg.a)), float(rng.uniform(*cfg.b)), float(rng.uniform(*cfg.c))]
-        for channel in ("saturation", "value")
-    }
-
-
 def apply_illumination(image: np.ndarray, params: dict[str, list[float]] | None) -> np.ndarray:
-    """Apply parameters from :func:`sample_illumination` (``None`` returns ``image`` unchanged)."""
+    """Apply parameters drawn by :func:`~dreaming.synthesis.sampling.sample_illumination` (``None``: ``image``
+    unchanged)."""
     if params is None:
         return image
     return adjust_illumination(image, tuple(params["saturation"]), tuple(params["value"]))

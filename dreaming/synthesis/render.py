@@ -1,9 +1,8 @@
 """Rendering a dream from its parameters: layers → frames, labels, previous-frame masks and exact flows.
 
-Each object is a layer with a warp from source-frame coordinates to frame a (``placement``, then the ``view``
-augmentation) and to frame b (that, then the object's ``motion``, then the ``camera``). Frames are rendered by
-sampling each layer backwards through its warp; the flow of a pixel is the warp from a to b of the layer it shows,
-so it is exact by construction, and occlusion follows from the layer order.
+Each object is a layer with warps to frame a and to frame b (:mod:`~dreaming.synthesis.layer_geometry`). Frames are
+rendered by sampling each layer backwards through its warp; the flow of a pixel is the warp from a to b of the layer
+it shows, so it is exact by construction, and occlusion follows from the layer order.
 """
 
 from __future__ import annotations
@@ -15,25 +14,19 @@ from typing import Any
 import cv2
 import numpy as np
 
-from dreaming.synthesis.compositing import alpha_blend, check_blend_method, feather, poisson_blend
+from dreaming.synthesis.compositing import alpha_blend, feather, poisson_blend
 from dreaming.synthesis.config import DreamConfig
 from dreaming.synthesis.geometry import (
-    Affine,
-    Chain,
     Warp,
     affine_map,
     affine_matrix_of,
     compose_affine,
-    deformation,
-    flip_matrix,
     invert_affine,
-    largest_rotated_crop_matrix,
     sample_warp,
-    similarity_matrix,
 )
+from dreaming.synthesis.layer_geometry import deformation_from, outline_samples
 from dreaming.synthesis.photometric import apply_illumination
 from dreaming.synthesis.scene import ObjectCutout, Scene
-from foundation.errors import InputError
 from foundation.morphology import disk
 
 GRID_STEP = 4
@@ -41,90 +34,12 @@ GRID_STEP = 4
 PREV_GRID_STEP = 8
 """The simulated previous mask is a coarse guess by design: its deformation is sampled more sparsely."""
 INTERPOLATIONS = {"linear": cv2.INTER_LINEAR, "cubic": cv2.INTER_CUBIC, "lanczos": cv2.INTER_LANCZOS4}
-IDENTITY = Chain(())
+"""OpenCV flags of :data:`dreaming.synthesis.config.INTERPOLATIONS`."""
 
 Box = tuple[int, int, int, int]
 
 
-# --- warps from parameters -------------------------------------------------------------------------------------
-
-
-def deformation_from(params: dict[str, Any] | None) -> Warp:
-    """The TPS deformation ``{"points": [[x, y], ...], "shifts": [[dx, dy], ...]}`` (identity for ``None``)."""
-    if params is None:
-        return IDENTITY
-    return deformation(np.array(params["points"], dtype=np.float64), np.array(params["shifts"], dtype=np.float64))
-
-
-def view_matrix(params: dict[str, Any], size: tuple[int, int]) -> np.ndarray:
-    """Frame a's standard augmentation: horizontal flip, then rotation with the maximal-area crop. ``(2, 3)``."""
-    width, height = size
-    flip = flip_matrix(width) if params["flip"] else np.array([[1.0, 0, 0], [0, 1.0, 0]])
-    angle = params["angle"]
-    rotation = largest_rotated_crop_matrix(width, height, angle) if angle else np.array([[1.0, 0, 0], [0, 1.0, 0]])
-    return compose_affine(flip, rotation)
-
-
-def camera_matrix(params: dict[str, Any] | None, size: tuple[int, int]) -> np.ndarray:
-    """The camera motion from frame a to b (identity for ``None``). ``(2, 3)``."""
-    if params is None:
-        return np.array([[1.0, 0, 0], [0, 1.0, 0]])
-    width, height = size
-    center = ((width - 1) / 2.0, (height - 1) / 2.0)
-    return similarity_matrix(center, params["angle"], tuple(params["scale"]), tuple(params["shift"]))
-
-
-def placement_warp(cutout: ObjectCutout, params: dict[str, Any]) -> Warp:
-    """Source coordinates → the object's place before the view augmentation (identity for kept objects)."""
-    if params["mode"] == "kept":
-        return IDENTITY
-    cx, cy = cutout.center
-    scale = params["scale"]
-    tx, ty = params["center"]
-    move = similarity_matrix((cx, cy), 0.0, (scale, scale), (tx - cx, ty - cy))
-    return Chain((deformation_from(params["deform"]), Affine(move)))
-
-
-def motion_warp(params: dict[str, Any]) -> Warp:
-    """The object's own motion from frame a to b, in frame-a coordinates (identity when it does not move)."""
-    motion = params.get("motion")
-    if motion is None:
-        return IDENTITY
-    shift = motion["shift"] or (0.0, 0.0)
-    translation = Affine(np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]]))
-    return Chain((deformation_from(motion["deform"]), translation))
-
-
-@dataclass(frozen=True)
-class LayerWarps:
-    """One object's warps: ``to_a`` (source → frame a), ``to_b`` (source → frame b), ``a_to_b`` (frame a → b)."""
-
-    to_a: Warp
-    to_b: Warp
-    a_to_b: Warp
-
-
-def layer_warps(cutout: ObjectCutout, obj: dict[str, Any], view: np.ndarray, camera: np.ndarray) -> LayerWarps:
-    to_a = Chain((placement_warp(cutout, obj), Affine(view)))
-    a_to_b = Chain((motion_warp(obj), Affine(camera)))
-    return LayerWarps(to_a=to_a, to_b=Chain((to_a, a_to_b)), a_to_b=a_to_b)
-
-
-MAX_CONTOUR_POINTS = 128
-
-
-def outline_samples(cutout: ObjectCutout) -> np.ndarray:
-    """At most MAX_CONTOUR_POINTS points of the object's outline, evenly spread and in order: ``float64 (M, 2)``."""
-    contour = cutout.contour
-    if len(contour) <= MAX_CONTOUR_POINTS:
-        return contour
-    return contour[np.linspace(0, len(contour) - 1, MAX_CONTOUR_POINTS).astype(int)]
-
-
-def mapped_contour(cutout: ObjectCutout, warp: Warp) -> np.ndarray:
-    """The outline samples carried by ``warp``: ``float64 (M, 2)``; points that fail to map are dropped."""
-    points = warp.forward(outline_samples(cutout))
-    return points[np.isfinite(points).all(axis=1)]
+# --- layers and frames -----------------------------------------------------------------------------------------
 
 
 def outline_box(cutout: ObjectCutout, warp: Warp, size: tuple[int, int], pad: int) -> Box | None:
@@ -142,9 +57,6 @@ def outline_box(cutout: ObjectCutout, warp: Warp, size: tuple[int, int], pad: in
     neighbours = (source_gap <= 2 * step) & np.isfinite(mapped_gap)
     reach = math.ceil(mapped_gap[neighbours].max()) if neighbours.any() else 0
     return points_box(mapped[ok], size, pad + reach)
-
-
-# --- layers and frames -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -347,14 +259,6 @@ def _layer_motion(
 
 
 # --- the whole dream -------------------------------------------------------------------------------------------
-
-
-def check_config(cfg: DreamConfig) -> None:
-    check_blend_method(cfg.blend.method)
-    if cfg.interpolation not in INTERPOLATIONS:
-        raise InputError(
-            "dream.interpolation", f"unknown interpolation {cfg.interpolation!r}", f"one of {sorted(INTERPOLATIONS)}"
-        )
 
 
 def warp_background(background: np.ndarray, matrix: np.ndarray, interpolation: int) -> np.ndarray:

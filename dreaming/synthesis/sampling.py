@@ -1,7 +1,8 @@
 """Drawing a dream's parameters with an explicit ``numpy.random.Generator``.
 
 The result is a JSON-serialisable dict; :mod:`dreaming.synthesis.render` turns it into pixels deterministically, so a
-dream can be stored, replayed and explained. Ranges come from :class:`~dreaming.synthesis.config.DreamConfig`.
+dream can be stored, replayed and explained. Parameters drawn on an object's outline as it lands in a frame use the
+warps of :mod:`dreaming.synthesis.layer_geometry`. Ranges come from :class:`~dreaming.synthesis.config.DreamConfig`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from dreaming.synthesis.config import DeformConfig, DreamConfig
-from dreaming.synthesis.photometric import sample_illumination
-from dreaming.synthesis.render import camera_matrix, layer_warps, mapped_contour, view_matrix
+from dreaming.synthesis.config import DeformConfig, DreamConfig, IlluminationConfig
+from dreaming.synthesis.layer_geometry import camera_matrix, layer_warps, mapped_contour, view_matrix
 from dreaming.synthesis.scene import ObjectCutout, Scene
 
 PARAMS_VERSION = 1
@@ -81,6 +81,17 @@ def sample_object_motion(contour_a: np.ndarray, rng: np.random.Generator, cfg: D
         extent = contour_a.max(axis=0) - contour_a.min(axis=0) + 1.0
         shift = (rng.uniform(-1.0, 1.0, size=2) * motion.shift * extent).tolist()
     return {"kind": kind, "deform": deform, "shift": shift}
+
+
+def sample_illumination(rng: np.random.Generator, cfg: IlluminationConfig) -> dict[str, list[float]] | None:
+    """Draw an illumination change with probability ``cfg.p``: ``{"saturation": [a, b, c], "value": [a, b, c]}``,
+    or ``None`` for no change."""
+    if rng.random() >= cfg.p:
+        return None
+    return {
+        channel: [float(rng.uniform(*cfg.a)), float(rng.uniform(*cfg.b)), float(rng.uniform(*cfg.c))]
+        for channel in ("saturation", "value")
+    }
 
 
 def sample_params(scene: Scene, rng: np.random.Generator, cfg: DreamConfig, pair: bool = True) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import pytest
 from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
-from dreaming.hydra_conf import dataset_spec, register_configs, video_sources
+from dreaming.hydra_conf import check_run_settings, check_settings, dataset_spec, register_configs, video_sources
 from dreaming.synthesis.config import DreamConfig, fast, paper
 from dreaming.synthesis.samples import make_clip, write_davis
 from foundation.cluster import cluster_config, open_client
@@ -175,3 +175,61 @@ def test_non_editable_install_finds_the_configs(tmp_path: Path) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert "method: alpha" in shown.stdout and "root: /x" in shown.stdout
+
+
+def test_run_settings_are_checked(hydra_conf: None) -> None:
+    for override, message in (
+        ("cluster.workers=0", r"cluster.workers: 0 \(expected an integer ≥ 1\)"),
+        ("chunk_size=0", "chunk_size: 0"),
+        ("retries=-1", "retries: -1"),
+    ):
+        with pytest.raises(InputError, match=message):
+            check_run_settings(composed(override))
+    check_run_settings(composed("cluster=address", "cluster.workers=null"))
+    with pytest.raises(InputError, match="data.mask: mandatory setting not given"):
+        check_settings(compose("dream", overrides=["data=image", "data.image=x.jpg"]))
+    with pytest.raises(InputError, match="dream.camera.scale: \\[1.1, 0.9\\]"):
+        check_settings(composed("dream.camera.scale=[1.1,0.9]"))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["data=image", "data.image={image}"], "data.mask: mandatory setting not given (expected data.mask="),
+        ([], "data.root: mandatory setting not given (expected a DAVIS-layout folder"),
+        (["data.root={davis}", "pairs=abc"], "pairs: Value 'abc' of type 'str' could not be converted to Integer"),
+        (["data.root={davis}", "formats.flow=bmp"], "formats.flow: unknown flow format 'bmp'"),
+        (["data.root={davis}", "dream.inpaint.method=bogus"], "dream.inpaint.method: unknown inpainting method"),
+        (["data.root={davis}", "dream.illumination.p=7"], "dream.illumination.p: 7.0 (expected a probability in"),
+        (["data.root={davis}", "formats.jpeg_quality=500"], "formats.jpeg_quality: 500 (expected an integer in"),
+        (["data.root={davis}", "cluster.workers=0"], "cluster.workers: 0 (expected an integer ≥ 1)"),
+        (["data.root={davis}", "data.frames=abc"], "data.frames: 'abc' (expected a frame index or a list"),
+        (["data.root={davis}", "dream=nope"], "Could not find 'dream/nope'"),
+        (["data.root={davis}", "out={file}"], "out: {file} is a file (expected a folder to write into)"),
+        (["verify={file}"], "a-file: not a folder (expected verify= naming a lucid-dream output folder)"),
+    ],
+)
+def test_bad_settings_are_one_line_exit_2_before_any_file(
+    davis: Path, tmp_path: Path, overrides: list[str], message: str
+) -> None:
+    image = davis / "JPEGImages" / "480p" / "lucid-sample" / "00000.jpg"
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = tmp_path / "out"
+    filled = [o.format(davis=davis, image=image, file=blocker) for o in overrides]
+    result = run(BIN / "lucid-dream", *QUICK, f"out={out}", *filled)
+    assert result.returncode == 2, result.stdout
+    assert result.stdout.count("\n") == 1 and result.stdout.startswith("lucid-dream: error: ")
+    assert message.format(file=blocker) in result.stdout
+    assert not out.exists()
+
+
+def test_rerun_repairs_a_damaged_dataset_and_verify_agrees(davis: Path, tmp_path: Path) -> None:
+    command = [BIN / "lucid-dream", f"data.root={davis}", *QUICK, f"out={tmp_path}"]
+    assert run(*command).returncode == 0
+    damaged = tmp_path / "lucid-sample" / "flow" / "00000_000001_ba.png"
+    damaged.write_bytes(damaged.read_bytes()[:10])
+    assert "00000_000001_ba.png: corrupt" in run(BIN / "lucid-verify", tmp_path).stdout
+    again = run(*command, "overwrite=true")
+    assert again.returncode == 0 and "repairing 1 damaged file(s)" in again.stdout, again.stdout
+    assert run(BIN / "lucid-verify", tmp_path).returncode == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +44,8 @@ def test_each_pair_has_its_own_seed_whatever_the_count(annotated: tuple[Path, Pa
     image, mask = annotated
     cfg = fast()
     scene = Scene.from_frame(read_frame(image), read_labels(mask), cfg.inpaint)
-    two = preview.dream_pairs(scene, cfg, 2, seed=9)
-    three = preview.dream_pairs(scene, cfg, 3, seed=9)
+    two = preview.dream_pairs(scene, cfg, 2, seed=9, video="frame")
+    three = preview.dream_pairs(scene, cfg, 3, seed=9, video="frame")
     for a, b in zip(two, three, strict=False):
         np.testing.assert_array_equal(a.b.image, b.b.image)
         np.testing.assert_array_equal(a.flow_ab, b.flow_ab)
@@ -125,3 +127,85 @@ def test_demo_writes_the_sheet_and_the_readme_copy(tmp_path: Path) -> None:
     assert sheet == tmp_path / "demo" / "contact_sheet.png"
     assert read_frame(sheet).shape[1] == 4 * 320 + 5 * 4
     assert 0 < docs.stat().st_size <= demo.DOCS_MAX_BYTES
+
+
+def test_preview_pair_i_is_sample_i_of_lucid_dream(
+    annotated: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The dataset lucid-dream data=image data.image=frame.png data.mask=mask.png dream=fast pairs=3 seed=5 writes...
+    from distributed import Client
+
+    from dreaming.dataset.manifest import ChunkRecord
+    from dreaming.dataset.pipeline import dream_dataset, image_source
+    from dreaming.dataset.writer import DatasetSpec, encode_pair, pair_files
+
+    image, mask = annotated
+    spec = DatasetSpec(dream=fast(), pairs=3, seed=5)
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        dream_dataset([image_source(image, mask)], spec, tmp_path / "dreams", client, progress=False)
+    video = tmp_path / "dreams" / "frame"
+    (record,) = [ChunkRecord.load(path) for path in (video / "chunks").glob("*.json")]
+    # ...holds as sample i the pair i of lucid-preview frame.png mask.png --seed 5 --preset fast: same parameters,
+    # same pixels, masks and flows (the same bytes once encoded).
+    sheets: list[list[DreamPair]] = []
+    monkeypatch.setattr(
+        preview, "contact_sheet", lambda pairs, **kwargs: sheets.append(pairs) or np.zeros((2, 2, 3), np.uint8)
+    )
+    argv = [str(image), str(mask), str(tmp_path / "sheet.png"), "--pairs", "3", "--seed", "5", "--preset", "fast"]
+    assert preview.main(argv) == 0
+    for index, pair in enumerate(sheets[0]):
+        assert json.loads(json.dumps(pair.params)) == record.pairs[index]["params"]
+        files = pair_files(0, index, spec.formats.flow)
+        for role, data in encode_pair(pair, spec.formats).items():
+            assert (video / files[role]).read_bytes() == data, (index, role)
+
+
+def _no_scene(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the destination must be checked before any work")
+
+
+def test_an_output_folder_is_refused_before_the_work(
+    annotated: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    image, mask = annotated
+    monkeypatch.setattr(preview.Scene, "from_frame", _no_scene)
+    (tmp_path / "sheet.png").mkdir()
+    (tmp_path / "a-file").write_text("")
+    for out, message in (
+        ("sheet.png", "sheet.png: is a folder (expected a file name for the contact sheet)"),
+        ("a-file/sheet.png", "a-file/sheet.png: {tmp}/a-file is a file (expected a folder to write into)"),
+    ):
+        assert preview.main([str(image), str(mask), str(tmp_path / out)]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("lucid-preview: error: ") and error.count("\n") == 1
+        assert message.format(tmp=tmp_path) in error
+    assert not list((tmp_path / "sheet.png").iterdir())
+
+
+def test_a_read_only_destination_is_refused_before_the_work(
+    annotated: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Root may write in a read-only folder, so the permission itself is simulated: os.access says no.
+    image, mask = annotated
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != locked and real_access(path, mode))
+    monkeypatch.setattr(preview.Scene, "from_frame", _no_scene)
+    for out in (locked / "sheet.png", locked / "new" / "sheet.png"):
+        assert preview.main([str(image), str(mask), str(out)]) == 2
+        error = capsys.readouterr().err
+        assert f"{out}: {locked} is not writable (expected a folder this user can write into)" in error
+        assert error.count("\n") == 1
+    assert not list(locked.iterdir())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in read-only folders: the simulated case covers it")
+def test_a_read_only_folder_is_refused(annotated: tuple[Path, Path], tmp_path: Path) -> None:
+    image, mask = annotated
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    try:
+        assert preview.main([str(image), str(mask), str(locked / "sheet.png")]) == 2
+    finally:
+        locked.chmod(0o755)

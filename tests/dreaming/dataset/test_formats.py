@@ -9,6 +9,8 @@ from PIL import Image
 
 from dreaming.dataset.formats import (
     KITTI_MAX,
+    FormatConfig,
+    check_formats,
     decode_flo,
     decode_flow_png,
     decode_image,
@@ -128,3 +130,17 @@ def test_jpeg_quality_95_is_close_and_smaller_than_raw() -> None:
     assert decoded[24, 60, 0] > decoded[24, 4, 0] + 150
     with pytest.raises(InputError, match="corrupt"):
         decode_image(b"not an image")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"jpeg_quality": 500}, r"formats.jpeg_quality: 500 \(expected an integer in \[0, 100\]\)"),
+        ({"flow": "bmp"}, r"formats.flow: unknown flow format 'bmp' \(expected one of \('png', 'flo'\)\)"),
+        ({"png_compression": 10}, r"formats.png_compression: 10 \(expected an integer in \[0, 9\]\)"),
+    ],
+)
+def test_format_settings_are_checked(change: dict, message: str) -> None:
+    check_formats(FormatConfig())
+    with pytest.raises(InputError, match=message):
+        check_formats(FormatConfig(**change))

@@ -17,10 +17,11 @@ from pycocotools.coco import COCO
 
 from dreaming.dataset.manifest import CHUNKS, Manifest, verify_video
 from dreaming.dataset.pipeline import davis_sources, dream_dataset, image_source, plan_chunks
-from dreaming.dataset.writer import DatasetSpec, encode_pair, pair_files, sample_rng, video_key
+from dreaming.dataset.writer import DatasetSpec, encode_pair, pair_files
 from dreaming.synthesis.config import InpaintConfig, fast
 from dreaming.synthesis.samples import make_clip, write_davis
 from dreaming.synthesis.scene import Scene
+from dreaming.synthesis.seeds import sample_rng, video_key
 from foundation.errors import InputError
 from foundation.io import read_annotated_frame, write_labels
 
@@ -59,7 +60,7 @@ def reference(davis: Path, client: Client, tmp_path_factory: pytest.TempPathFact
 
 
 def test_video_key_is_stable_across_processes() -> None:
-    code = "from dreaming.dataset.writer import video_key; print(video_key('bear'))"
+    code = "from dreaming.synthesis.seeds import video_key; print(video_key('bear'))"
     keys = {
         subprocess.run(
             [sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": seed}, capture_output=True, text=True
@@ -245,3 +246,87 @@ def test_bad_input_gives_specific_errors_and_writes_nothing(davis: Path, client:
     with pytest.raises(InputError, match="seed"):
         dream_dataset(davis_sources(davis), replace(SPEC, seed=-1), out, client)
     assert _no_output(out)
+
+
+def _damage(folder: Path) -> None:
+    """Delete, truncate and corrupt (same size) one data file each, delete a chunk record, ``annotations.json``, and
+    truncate the scene cache."""
+    (folder / "images" / "00000_000001_a.jpg").unlink()
+    truncated = folder / "flow" / "00002_000004_ab.png"
+    truncated.write_bytes(truncated.read_bytes()[:100])
+    flipped = folder / "labels" / "00002_000006_b.png"
+    data = bytearray(flipped.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    flipped.write_bytes(bytes(data))
+    (folder / CHUNKS / "00000_000003.json").unlink()
+    (folder / "annotations.json").unlink()
+    cache = folder / "cache" / "scene_00000.npz"
+    cache.write_bytes(cache.read_bytes()[:50])
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_rerun_repairs_what_verify_finds(reference: Path, davis: Path, client: Client, tmp_path, overwrite) -> None:
+    import shutil
+
+    shutil.copytree(reference / "alpha", tmp_path / "alpha")
+    folder = tmp_path / "alpha"
+    _damage(folder)
+    assert len(verify_video(folder)) == 5
+    untouched = folder / "images" / "00002_000000_a.jpg"
+    kept = untouched.stat().st_mtime_ns
+    sources = davis_sources(davis, sequences=["alpha"], frames=[0, 2])
+    # Another chunk size: the damaged chunks of the finished run are dreamed again, not the whole video.
+    dream_dataset(sources, SPEC, tmp_path, client, chunk_size=5, overwrite=overwrite, progress=False)
+    assert verify_video(folder) == []
+    assert untouched.stat().st_mtime_ns == kept
+    reference_alpha = {k: v for k, v in dataset_files(reference).items() if k.startswith("alpha/")}
+    assert dataset_files(tmp_path) == reference_alpha  # manifest and chunk records included
+
+
+def test_an_unreadable_manifest_is_named_with_the_way_out(reference: Path, davis: Path, client: Client, tmp_path):
+    import shutil
+
+    shutil.copytree(reference / "alpha", tmp_path / "alpha")
+    manifest = tmp_path / "alpha" / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:40])
+    sources = davis_sources(davis, sequences=["alpha"], frames=[0, 2])
+    with pytest.raises(
+        InputError, match=r"manifest.json: corrupt JSON .* \(expected overwrite=true to dream it again\)"
+    ):
+        dream_dataset(sources, SPEC, tmp_path, client, chunk_size=3, progress=False)
+    dream_dataset(sources, SPEC, tmp_path, client, chunk_size=3, overwrite=True, progress=False)
+    assert verify_video(tmp_path / "alpha") == []
+
+
+def test_a_run_stopped_before_its_first_chunk_is_replaced(davis: Path, client: Client, tmp_path) -> None:
+    # A run whose workers failed before writing any pair (only the manifest's header): the corrected command runs.
+    from dreaming.dataset.pipeline import plan_dataset
+
+    sources = davis_sources(davis, sequences=["alpha"])
+    plan_dataset(sources, replace(SPEC, seed=11), tmp_path, chunk_size=3)
+    assert not Manifest.load(tmp_path / "alpha").complete
+    dream_dataset(sources, SPEC, tmp_path, client, chunk_size=3, progress=False)
+    assert Manifest.load(tmp_path / "alpha").identity["seed"] == SPEC.seed
+    assert verify_video(tmp_path / "alpha") == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (replace(SPEC, formats=replace(SPEC.formats, flow="bmp")), "formats.flow: unknown flow format 'bmp'"),
+        (replace(SPEC, formats=replace(SPEC.formats, jpeg_quality=500)), "formats.jpeg_quality: 500 .*in \\[0, 100\\]"),
+        (replace(SPEC, dream=replace(SPEC.dream, inpaint=InpaintConfig(method="bogus"))), "dream.inpaint.method"),
+        (
+            replace(SPEC, dream=replace(SPEC.dream, illumination=replace(SPEC.dream.illumination, p=7))),
+            "dream.illumination.p: 7 \\(expected a probability in \\[0, 1\\]\\)",
+        ),
+        (replace(SPEC, pairs=0), "pairs: 0"),
+    ],
+)
+def test_settings_are_checked_before_any_file(davis: Path, client: Client, tmp_path, spec, message) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match=message):
+        dream_dataset(davis_sources(davis), spec, out, client, progress=False)
+    with pytest.raises(InputError, match="chunk_size: 0"):
+        dream_dataset(davis_sources(davis), SPEC, out, client, chunk_size=0, progress=False)
+    assert not out.exists()

@@ -191,3 +191,34 @@ def test_failed_write_leaves_no_partial_file_and_resumes(
         assert not Manifest.load(video).complete
         dream_dataset(davis_sources(davis), SPEC, tmp_path, client, chunk_size=CHUNK, progress=False)
     assert dataset_files(tmp_path) == reference
+
+
+def test_ctrl_c_is_one_line_and_the_rerun_resumes(davis: Path, tmp_path: Path) -> None:
+    # Ctrl-C in a terminal sends SIGINT to the whole process group: lucid-dream and its worker processes. Ten times
+    # the pairs of the other tests, so that the run cannot end before the signal.
+    settings = [*CLI_SETTINGS, f"pairs={10 * PAIRS}", "cluster.workers=2", "progress=false"]
+    command = [BIN / "lucid-dream", f"data.root={davis}", *settings, f"out={tmp_path}"]
+    first = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background child would ignore it
+    )
+    try:
+        wait_for(lambda: records(tmp_path) >= 1, 60, "a first chunk")
+        os.killpg(first.pid, signal.SIGINT)
+        output, _ = first.communicate(timeout=60)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert first.returncode == 130, output
+    lines = [line for line in output.splitlines() if not line.startswith("[")]  # the INFO log lines
+    assert lines == ["lucid-dream: interrupted; rerun the same command to resume"], output
+    video = tmp_path / "lucid-sample"
+    assert not Manifest.load(video).complete
+    assert_no_partial_files(video)
+    second = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert second.returncode == 0 and "pairs already on disk" in second.stdout, second.stdout
+    assert verify_video(video) == []

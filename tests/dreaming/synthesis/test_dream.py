@@ -239,3 +239,17 @@ def test_bad_inputs_get_specific_errors(lions):
         Scene.from_frame(image, lions.labels, InpaintConfig(method="magic"))
     with pytest.raises(InputError, match="cover the whole frame"):
         Scene.from_frame(image, np.ones(image.shape[:2], np.int32))
+
+
+def test_poisson_blending_of_a_sliver_copies_it() -> None:
+    # An object almost out of the frame leaves a mask 1-2 px high: cv2.seamlessClone asserts on those.
+    from dreaming.synthesis.compositing import poisson_blend
+
+    rng = np.random.default_rng(0)
+    frame, layer = (rng.integers(0, 256, (7, 44, 3), dtype=np.uint8) for _ in range(2))
+    mask = np.zeros((7, 44), bool)
+    mask[0, 20:31] = mask[1, 25] = True
+    out = poisson_blend(frame, layer, mask)
+    assert (out[mask] == layer[mask]).all() and (out[~mask] == frame[~mask]).all()
+    mask[0:5, 20:31] = True  # a proper region is still cloned
+    assert not (poisson_blend(frame, layer, mask)[mask] == layer[mask]).all()
