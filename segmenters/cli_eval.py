@@ -6,6 +6,7 @@ lucid-eval data.root=../shared/data/davis2016 results=outputs/flow plots=true da
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,14 +17,19 @@ from omegaconf import DictConfig, OmegaConf
 from foundation.davis import Sequence as DavisSequence
 from foundation.davis import select_sequences
 from foundation.errors import InputError, cli_entry
+from foundation.io import writable_folder
+from foundation.settings import check_mandatory, from_container, hydra_errors
 from segmenters.evaluation import Evaluation, evaluate, format_report, write_csvs
+from segmenters.hydra_conf import register_configs
 from segmenters.visualize import OverlayOptions, plot_scores, write_sequence_overlays
 
 log = logging.getLogger(__name__)
 
+register_configs(trackers=False)
+
 
 def overlay_options(cfg: DictConfig) -> OverlayOptions:
-    return OverlayOptions(**OmegaConf.to_container(cfg.overlays, resolve=True))
+    return from_container(OverlayOptions, OmegaConf.to_container(cfg.overlays, resolve=True), "overlays")
 
 
 def any_overlays(options: OverlayOptions) -> bool:
@@ -52,13 +58,15 @@ def write_overlays(sequences: Sequence[DavisSequence], results: Path, out: Path,
 
 
 def run(cfg: DictConfig) -> Evaluation:
-    sequences = select_sequences(to_absolute_path(cfg.data.root), cfg.data.sequences, cfg.data.resolution)
+    """Score ``cfg.results``; every setting and the destination folder are checked before any work."""
+    check_mandatory(cfg)
     results = Path(to_absolute_path(cfg.results))
     if not results.is_dir():
         raise InputError(results, "results folder not found", "a folder of <sequence>/<frame>.png label PNGs")
-    out = Path(to_absolute_path(cfg.out)) if cfg.out else results
-    evaluation = score_and_report(sequences, results, out, cfg.plots, cfg.workers)
+    out = writable_folder(Path(to_absolute_path(cfg.out)), "out") if cfg.out else writable_folder(results, "results")
     options = overlay_options(cfg)
+    sequences = select_sequences(to_absolute_path(cfg.data.root), cfg.data.sequences, cfg.data.resolution)
+    evaluation = score_and_report(sequences, results, out, cfg.plots, cfg.workers)
     if any_overlays(options):
         write_overlays(sequences, results, out, options)
     return evaluation
@@ -66,9 +74,17 @@ def run(cfg: DictConfig) -> Evaluation:
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="eval")
 @cli_entry("lucid-eval", exits=True)
-def main(cfg: DictConfig) -> None:
+def _eval_app(cfg: DictConfig) -> None:
     run(cfg)
 
 
+@cli_entry("lucid-eval")
+def main() -> int:
+    """Entry point of ``lucid-eval``."""
+    with hydra_errors():
+        _eval_app()
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
-from collections.abc import Iterable, Iterator
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -20,12 +23,14 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from foundation.davis import Sequence
-from foundation.errors import InputError
+from foundation.errors import InputError, describe
 from foundation.io import VOID, atomic_directory, atomic_path, object_ids, read_frame, read_labels, write_labels
 from foundation.timing import timed
 
 if TYPE_CHECKING:
     from distributed import Client
+
+log = logging.getLogger(__name__)
 
 
 @runtime_checkable
@@ -88,6 +93,12 @@ def _frames(sequence: Sequence, size: tuple[int, int]) -> Iterator[np.ndarray]:
         yield frame
 
 
+def has_results(sequence: Sequence, out: str | os.PathLike[str]) -> bool:
+    """Whether ``<out>/<sequence>/`` holds a result for every frame (a finished :func:`track_sequence`)."""
+    folder = Path(out) / sequence.name
+    return all((folder / f"{frame.stem}.png").is_file() for frame in sequence.frames)
+
+
 def track_sequence(tracker: Tracker, sequence: Sequence, out: str | os.PathLike[str], progress: bool = True) -> Path:
     """Track ``sequence`` from its first annotation and write ``<out>/<sequence>/<frame stem>.png``.
 
@@ -125,6 +136,12 @@ def track_sequence(tracker: Tracker, sequence: Sequence, out: str | os.PathLike[
 StageTimes = dict[str, dict[str, float]]
 """Seconds per stage (``dream``, ``train``, ``tune``, ``track`` …) per sequence name."""
 
+Failures = dict[str, Exception]
+"""The error that stopped each failed sequence, per sequence name."""
+
+OnDone = Callable[[str, dict[str, float]], None]
+"""Called with a sequence's name and stage times as soon as it is written."""
+
 STAGES = ("dream", "train", "tune", "track")
 """The stages a learning tracker reports in ``stage_times``, in pipeline order."""
 
@@ -141,25 +158,68 @@ def _stage_times(tracker: Tracker, name: str, wall: dict[str, float]) -> dict[st
     return dict(own) if own else wall
 
 
+def _failed(name: str, error: Exception, failures: Failures | None, trace: str = "") -> None:
+    """Record ``error`` in ``failures`` and log it: bad input in one line, anything else with its traceback
+    (``trace`` when it happened in another process). Without ``failures``, raise it."""
+    bad_input = isinstance(error, InputError | OSError)
+    if trace and not bad_input:
+        log.error("%s failed:\n%s", name, trace.rstrip())
+    if failures is None:
+        raise error
+    failures[name] = error
+    if bad_input:
+        log.error("%s failed: %s", name, describe(error))
+    elif not trace:
+        log.error("%s failed", name, exc_info=error)
+
+
 def track_sequences(
-    tracker: Tracker, sequences: Iterable[Sequence], out: str | os.PathLike[str], progress: bool = True
+    tracker: Tracker,
+    sequences: Iterable[Sequence],
+    out: str | os.PathLike[str],
+    progress: bool = True,
+    failures: Failures | None = None,
+    on_done: OnDone | None = None,
 ) -> StageTimes:
-    """Track each sequence in turn, in this process (see :func:`track_sequence`); the seconds of each stage."""
+    """Track each sequence in turn, in this process (see :func:`track_sequence`); the seconds of each stage.
+
+    With ``failures``, a sequence that fails is recorded there (and logged) and the others go on; without, its
+    error is raised. ``on_done`` is called after each sequence written.
+    """
     times = {}
     for seq in tqdm(list(sequences), desc=f"track ({type(tracker).__name__})", disable=not progress):
         wall: dict[str, float] = {}
-        with timed(wall, "track"):
-            track_sequence(tracker, seq, out, progress)
+        try:
+            with timed(wall, "track"):
+                track_sequence(tracker, seq, out, progress)
+        except Exception as error:
+            _failed(seq.name, error, failures)
+            continue
         times[seq.name] = _stage_times(tracker, seq.name, wall)
+        if on_done is not None:
+            on_done(seq.name, times[seq.name])
     return times
 
 
-def _track_in_worker(tracker_cfg: dict[str, Any], sequence: Sequence, out: str) -> dict[str, float]:
+@dataclass(frozen=True)
+class _Outcome:
+    """What a Dask task of :func:`track_sequences_on_cluster` returns: its stage times, or its error (as a value:
+    Dask would log a raised one with its traceback, however expected) and that error's traceback."""
+
+    times: dict[str, float] | None = None
+    error: Exception | None = None
+    trace: str = ""
+
+
+def _track_in_worker(tracker_cfg: dict[str, Any], sequence: Sequence, out: str) -> _Outcome:
     wall: dict[str, float] = {}
-    with timed(wall, "track"):
-        tracker = instantiate(OmegaConf.create(tracker_cfg))
-        track_sequence(tracker, sequence, out, progress=False)
-    return _stage_times(tracker, sequence.name, wall)
+    try:
+        with timed(wall, "track"):
+            tracker = instantiate(OmegaConf.create(tracker_cfg))
+            track_sequence(tracker, sequence, out, progress=False)
+    except Exception as error:
+        return _Outcome(error=error, trace=traceback.format_exc())
+    return _Outcome(times=_stage_times(tracker, sequence.name, wall))
 
 
 def track_sequences_on_cluster(
@@ -168,9 +228,12 @@ def track_sequences_on_cluster(
     out: str | os.PathLike[str],
     client: Client,
     progress: bool = True,
+    failures: Failures | None = None,
+    on_done: OnDone | None = None,
 ) -> StageTimes:
     """Track the sequences in parallel, one Dask task each (a fresh tracker from ``tracker_cfg``, the resolved
-    ``tracker`` config with its ``_target_``, per task); the seconds of each stage.
+    ``tracker`` config with its ``_target_``, per task); the seconds of each stage. ``failures`` and ``on_done``
+    as in :func:`track_sequences`.
 
     Workers run one torch/OpenCV thread each: parallelism comes from the tasks. They must see ``out`` and the frames
     at the same paths.
@@ -195,9 +258,31 @@ def track_sequences_on_cluster(
     bar = tqdm(total=len(futures), desc="track (Dask)", unit="sequence", disable=not progress)
     with bar:
         for future in as_completed(futures):
-            times[futures[future]] = future.result()
+            name, outcome = futures[future], future.result()
             bar.update()
-    return {seq.name: times[seq.name] for seq in sequences}
+            if outcome.error is not None:
+                _failed(name, outcome.error, failures, outcome.trace)
+                continue
+            times[name] = outcome.times
+            if on_done is not None:
+                on_done(name, times[name])
+    return {seq.name: times[seq.name] for seq in sequences if seq.name in times}
+
+
+def read_stage_times(path: str | os.PathLike[str]) -> StageTimes:
+    """The stage times :func:`write_stage_times` wrote to ``path`` (without the total); empty when it does not
+    exist."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    return {
+        row["sequence"]: {
+            key[:-2]: float(value) for key, value in row.items() if key.endswith("_s") and key != "total_s"
+        }
+        for row in rows
+    }
 
 
 def write_stage_times(path: str | os.PathLike[str], stage_times: StageTimes) -> Path:

@@ -26,7 +26,8 @@ from segmenters.evaluation import SequenceScores, has_ground_truth, read_result
 
 @dataclass(frozen=True)
 class OverlayOptions:
-    """Which pictures :func:`write_sequence_overlays` makes, and how."""
+    """Which pictures :func:`write_sequence_overlays` makes, and how: the ``overlays`` settings of ``lucid-track``
+    and ``lucid-eval`` (whose defaults turn ``video`` and ``strip`` off)."""
 
     video: bool = True
     """An MP4 (MPEG-4 part 2) of every frame."""
@@ -39,7 +40,7 @@ class OverlayOptions:
     """Show the ground truth beside the prediction when the sequence has it."""
     fps: float = 12.0
     alpha: float = 0.5
-    gif_width: int = 640
+    gif_width: int = 480
     strip_frames: int = 5
     strip_cell_width: int = 320
 
@@ -190,7 +191,7 @@ def _frame_axis(stems: Sequence[str]) -> np.ndarray:
 def plot_scores(path: str | os.PathLike[str], scores: SequenceScores) -> None:
     """Plot J and F over the scored frames, one line per object in its palette colour, as a PNG (atomically)."""
     frames = _frame_axis(scores.frames)
-    colors = label_colors(range(1, scores.num_objects + 1)) / 255.0
+    colors = label_colors(scores.ids) / 255.0
     # A bare Figure renders with Agg and leaves pyplot's global state (and any notebook backend) alone.
     figure = Figure(figsize=(8, 5), layout="constrained")
     axes = figure.subplots(2, 1, sharex=True)

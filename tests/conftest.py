@@ -25,6 +25,7 @@ def lions_paths() -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def davis2016() -> Path:
+    """The 10 DAVIS-2016 development sequences (skipped with the reason when ../shared is absent)."""
     return shared_path("data", "davis2016")
 
 

@@ -7,13 +7,16 @@ image is seen at ``(x + dx, y + dy)`` in the second.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from dreaming.synthesis.flow import flow_targets
 from foundation.io import object_ids
-from segmenters.optical_flow import dis_estimator
+from foundation.settings import from_container
+from segmenters.optical_flow import check_dis_size, dis_estimator
 
 
 def propagate_labels(labels: np.ndarray, flow: np.ndarray, threshold: float = 0.5) -> np.ndarray:
@@ -38,26 +41,37 @@ def propagate_labels(labels: np.ndarray, flow: np.ndarray, threshold: float = 0.
     return result
 
 
+@dataclass(frozen=True)
+class FlowConfig:
+    """Everything :class:`FlowTracker` reads (``conf/tracker/flow.yaml``)."""
+
+    preset: str = "medium"
+    """DIS preset: ``ultrafast``, ``fast`` or ``medium``."""
+    threshold: float = 0.5
+    """A pixel joins an object when its warped soft mask exceeds this."""
+
+
 class FlowTracker:
-    """Propagate the previous frame's labels with DIS optical flow (Kroeger et al., ECCV 2016).
+    """Propagate the previous frame's labels with DIS optical flow (Kroeger et al., ECCV 2016); keyword arguments
+    are the fields of :class:`FlowConfig`.
 
     The flow is computed backwards, from frame ``t`` to ``t − 1``, so that every pixel of frame ``t`` gets a value.
     """
 
-    def __init__(self, preset: str = "medium", threshold: float = 0.5) -> None:
-        dis_estimator(preset)  # an unknown preset fails here, not at the first frame
-        self.preset = preset
-        self.threshold = threshold
+    def __init__(self, **settings: Any) -> None:
+        self.cfg = from_container(FlowConfig, settings, "tracker")
+        dis_estimator(self.cfg.preset, "tracker.preset")  # an unknown preset fails here, not at the first frame
 
     def track(
         self, frames: Iterable[np.ndarray], first_labels: np.ndarray, name: str | None = None
     ) -> Iterator[np.ndarray]:
-        dis = dis_estimator(self.preset)
+        dis = dis_estimator(self.cfg.preset)
+        check_dis_size(first_labels.shape, dis, name or "video")
         labels, previous = first_labels.astype(np.int32), None
         for frame in frames:
             gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
             if previous is not None:
                 flow = dis.calc(gray, previous, None)
-                labels = propagate_labels(labels, flow, self.threshold)
+                labels = propagate_labels(labels, flow, self.cfg.threshold)
             previous = gray
             yield labels.copy()

@@ -1,4 +1,5 @@
-"""DAVIS semi-supervised evaluation (J region similarity, F boundary accuracy), identical to the official toolkit."""
+"""DAVIS semi-supervised evaluation (J region similarity, F boundary accuracy), identical to the official toolkit
+except that the objects are the ids present in the first annotation, not ``1..max`` (:mod:`.benchmark`)."""
 
 from segmenters.evaluation.benchmark import (
     GLOBAL_COLUMNS,

@@ -1,8 +1,10 @@
 """Scoring a folder of ``<sequence>/<frame>.png`` results against DAVIS ground truth, sequence by sequence.
 
-Semi-supervised protocol: the objects of a sequence are ids ``1..max`` of its first annotation (void 255 counts as
-background), the first and the last frame are not scored, an object missing from a result frame is an empty mask,
-and a result id that is not one of the objects is an error.
+Semi-supervised protocol: the objects of a sequence are the ids present in its first annotation (void 255 counts
+as background), the first and the last frame are not scored, an object missing from a result frame is an empty mask,
+and a result id that is not one of the objects is an error. The official toolkit scores ids ``1..max`` instead: the
+same objects when the ids are consecutive, as in DAVIS; with gaps it would score every absent id as a perfectly
+segmented object.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from tqdm.dask import TqdmCallback
 
 from foundation.davis import Sequence
 from foundation.errors import InputError
-from foundation.io import VOID, read_labels
+from foundation.io import VOID, object_ids, read_labels
 from segmenters.evaluation.metrics import BOUNDARY_TOLERANCE, Statistics, boundary_f, jaccard, statistics
 
 GLOBAL_COLUMNS = ("J&F-Mean", "J-Mean", "J-Recall", "J-Decay", "F-Mean", "F-Recall", "F-Decay")
@@ -38,14 +40,16 @@ class SequenceScores:
     """``float64 (objects, frames)`` region similarity."""
     f: np.ndarray
     """``float64 (objects, frames)`` boundary F-measure."""
+    ids: tuple[int, ...]
+    """The objects' ids, in the order of the rows of ``j`` and ``f``."""
 
     @property
     def num_objects(self) -> int:
         return self.j.shape[0]
 
     def object_names(self) -> list[str]:
-        """``<sequence>_<k>`` for objects ``k = 1..num_objects``, as the DAVIS tables name them."""
-        return [f"{self.name}_{k}" for k in range(1, self.num_objects + 1)]
+        """``<sequence>_<id>`` for each object, as the DAVIS tables name them."""
+        return [f"{self.name}_{k}" for k in self.ids]
 
 
 @dataclass(frozen=True)
@@ -155,12 +159,20 @@ def _ground_truth(path: Path) -> np.ndarray:
 
 
 def score_frame(
-    prediction: np.ndarray, truth: np.ndarray, num_objects: int, tolerance: float = BOUNDARY_TOLERANCE
+    prediction: np.ndarray, truth: np.ndarray, ids: Iterable[int], tolerance: float = BOUNDARY_TOLERANCE
 ) -> tuple[np.ndarray, np.ndarray]:
-    """J and F of objects ``1..num_objects`` in one frame of ``int (H, W)`` label maps: two ``float64 (objects,)``."""
-    ids = np.arange(1, num_objects + 1)[:, None, None]
-    predicted, actual = prediction[None] == ids, truth[None] == ids
+    """J and F of objects ``ids`` in one frame of ``int (H, W)`` label maps: two ``float64 (objects,)``."""
+    stack = np.asarray(list(ids))[:, None, None]
+    predicted, actual = prediction[None] == stack, truth[None] == stack
     return jaccard(predicted, actual), boundary_f(predicted, actual, tolerance)
+
+
+def _unknown_ids(prediction: np.ndarray, ids: tuple[int, ...]) -> list[int]:
+    """The ids in ``prediction`` that are neither background nor one of ``ids`` (sorted, ascending)."""
+    if prediction.min() >= 0 and prediction.max() <= ids[-1] and len(ids) == ids[-1]:
+        return []  # ids are 1..n: the usual case, without sorting the pixels
+    present = np.unique(prediction)
+    return present[~np.isin(present, [0, *ids])].tolist()
 
 
 def evaluate_sequence(
@@ -168,11 +180,12 @@ def evaluate_sequence(
 ) -> SequenceScores:
     """Score the result frames ``<results>/<sequence>/<stem>.png`` of one sequence."""
     stems = scored_frames(sequence)
-    num_objects = int(_ground_truth(sequence.annotations[min(sequence.annotations)]).max())
-    if num_objects == 0:
-        raise InputError(sequence.annotations[min(sequence.annotations)], "no object", "a first frame with objects")
-    j = np.empty((num_objects, len(stems)))
-    f = np.empty((num_objects, len(stems)))
+    first = sequence.annotations[min(sequence.annotations)]
+    ids = object_ids(_ground_truth(first))
+    if not ids:
+        raise InputError(first, "no object", "a first frame with objects")
+    j = np.empty((len(ids), len(stems)))
+    f = np.empty((len(ids), len(stems)))
     for index, stem in enumerate(stems):
         truth = _ground_truth(sequence.annotations[stem])
         path = Path(results) / sequence.name / f"{stem}.png"
@@ -183,11 +196,11 @@ def evaluate_sequence(
                 f"result is {prediction.shape[1]}x{prediction.shape[0]}",
                 f"the ground-truth size {truth.shape[1]}x{truth.shape[0]}",
             )
-        if prediction.min() < 0 or prediction.max() > num_objects:
-            unknown = sorted(int(i) for i in np.unique(prediction) if not 0 <= i <= num_objects)
-            raise InputError(path, f"unknown object id(s) {unknown}", f"ids 0..{num_objects} of {sequence.name}")
-        j[:, index], f[:, index] = score_frame(prediction, truth, num_objects, tolerance)
-    return SequenceScores(sequence.name, stems, j, f)
+        unknown = _unknown_ids(prediction, ids)
+        if unknown:
+            raise InputError(path, f"unknown object id(s) {unknown}", f"ids {[0, *ids]} of {sequence.name}")
+        j[:, index], f[:, index] = score_frame(prediction, truth, ids, tolerance)
+    return SequenceScores(sequence.name, stems, j, f, ids)
 
 
 def evaluate(

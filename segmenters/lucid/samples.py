@@ -21,9 +21,9 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from dreaming.dataset.reader import DreamDataset
-from dreaming.dataset.writer import sample_rng
 from dreaming.synthesis.config import DreamConfig
 from dreaming.synthesis.dream import DreamPair, Scene, dream_pair
+from dreaming.synthesis.seeds import sample_rng
 from foundation.errors import InputError
 from foundation.io import VOID
 from segmenters.lucid.crops import Window, crop, mask_window

@@ -12,12 +12,21 @@ import pytest
 
 from dreaming.synthesis.flow import warp_backward
 from foundation.davis import load_sequence
+from foundation.errors import InputError
 from foundation.io import atomic_directory, read_labels, write_labels
 from foundation.timing import timed
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.baselines.flow_warp import propagate_labels
 from segmenters.evaluation import jaccard
-from segmenters.tracking import Tracker, describe_stage_times, track_sequence
+from segmenters.tracking import (
+    Tracker,
+    describe_stage_times,
+    has_results,
+    read_stage_times,
+    track_sequence,
+    track_sequences,
+    write_stage_times,
+)
 
 
 def test_copy_repeats_the_first_labels(synthetic: SimpleNamespace) -> None:
@@ -184,3 +193,39 @@ def test_stage_timer_accumulates_and_counts_a_failing_block(monkeypatch: pytest.
         raise RuntimeError("stopped")
     assert times == {"track": 1.0, "train": 3.5}
     assert describe_stage_times(times) == "train 3.5 s, track 1.0 s"  # in pipeline order, not insertion order
+
+
+def test_flow_tracker_refuses_frames_too_small_for_dis(synthetic: SimpleNamespace) -> None:
+    """OpenCV raised a raw cv2.error below 12 px, and crashed the process on some wide frames less high than 16."""
+    frames = [np.zeros((8, 10, 3), np.uint8)] * 3
+    labels = np.zeros((8, 10), np.int32)
+    labels[2:6, 2:6] = 1
+    with pytest.raises(InputError, match=r"^tiny: frames of 10x8 pixels \(expected at least 16x16 for DIS"):
+        list(FlowTracker().track(frames, labels, name="tiny"))
+    with pytest.raises(InputError, match=r"at least 32x32"):
+        list(FlowTracker(preset="fast").track([np.zeros((20, 200, 3), np.uint8)] * 2, np.ones((20, 200), np.int32)))
+    assert len(list(FlowTracker().track([synthetic.frame(t) for t in range(2)], synthetic.labels(0)))) == 2
+
+
+def test_track_sequences_goes_on_after_a_failed_sequence(davis_root: Path, tmp_path: Path) -> None:
+    sequences = [load_sequence(davis_root, name) for name in ("alpha", "beta")]
+    failures: dict[str, Exception] = {}
+    done: list[str] = []
+    times = track_sequences(
+        _FailingTracker(),
+        sequences[:1],
+        tmp_path,
+        progress=False,
+        failures=failures,
+        on_done=lambda n, t: done.append(n),
+    )
+    times |= track_sequences(
+        CopyTracker(), sequences[1:], tmp_path, progress=False, failures=failures, on_done=lambda n, t: done.append(n)
+    )
+    assert list(times) == done == ["beta"] and list(failures) == ["alpha"]
+    assert str(failures["alpha"]) == "boom"
+    assert not has_results(sequences[0], tmp_path) and has_results(sequences[1], tmp_path)
+    write_stage_times(tmp_path / "times.csv", times)
+    assert read_stage_times(tmp_path / "times.csv") == {"beta": {"track": round(times["beta"]["track"], 1)}}
+    with pytest.raises(RuntimeError, match="boom"):  # without failures, the first one is raised
+        track_sequences(_FailingTracker(), sequences, tmp_path, progress=False)

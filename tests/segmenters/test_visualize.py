@@ -103,7 +103,8 @@ def test_overlay_of_a_wrongly_sized_result_is_an_input_error(davis_root: Path, t
 
 
 def test_plot_scores_writes_a_png(tmp_path: Path) -> None:
-    scores = SequenceScores("seq", ("00001", "00002", "00003"), np.array([[0.9, 0.8, 0.7]]), np.array([[1, 0.5, 0]]))
+    frames = ("00001", "00002", "00003")
+    scores = SequenceScores("seq", frames, np.array([[0.9, 0.8, 0.7]]), np.array([[1, 0.5, 0]]), ids=(3,))
     plot_scores(tmp_path / "plots" / "seq.png", scores)
     with Image.open(tmp_path / "plots" / "seq.png") as image:
         assert image.format == "PNG" and image.size == (800, 500)

@@ -14,8 +14,8 @@ from segmenters.tracking import track_sequences
 
 
 @pytest.mark.slow
-def test_copy_baseline_on_all_ten_sequences(shared_davis2016: Path, tmp_path: Path) -> None:
-    sequences = select_sequences(shared_davis2016)
+def test_copy_baseline_on_all_ten_sequences(davis2016: Path, tmp_path: Path) -> None:
+    sequences = select_sequences(davis2016)
     assert len(sequences) == 10
     track_sequences(CopyTracker(), sequences, tmp_path, progress=False)
     evaluation = evaluate(sequences, tmp_path, progress=False)
@@ -26,11 +26,11 @@ def test_copy_baseline_on_all_ten_sequences(shared_davis2016: Path, tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_flow_baseline_on_two_sequences(shared_davis2016: Path, tmp_path: Path) -> None:
+def test_flow_baseline_on_two_sequences(davis2016: Path, tmp_path: Path) -> None:
     # The full ten-sequence run (J&F 0.489, J 0.468, F 0.509; official figures J 0.467, F 0.509) takes ~40 s on two
     # cores; these two sequences exercise the same code in a quarter of the time. Figures measured with this code on
     # OpenCV 5.0 (DIS is deterministic, small SIMD differences between CPUs allowed for).
-    sequences = select_sequences(shared_davis2016, ["dog-agility", "drift-turn"])
+    sequences = select_sequences(davis2016, ["dog-agility", "drift-turn"])
     track_sequences(FlowTracker(), sequences, tmp_path, progress=False)
     summary = evaluate(sequences, tmp_path, progress=False).summary()
     assert summary["J-Mean"] == pytest.approx(0.3619, abs=0.003)

@@ -166,3 +166,21 @@ def test_grayscale_results_are_id_maps_unless_binary(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_result(tmp_path / "binary.png"), ids.astype(bool))
     write_labels(tmp_path / "palette.png", ids.astype(np.int32))
     np.testing.assert_array_equal(read_result(tmp_path / "palette.png"), ids)
+
+
+def test_objects_are_the_ids_of_the_first_annotation(davis_root: Path, tmp_path: Path) -> None:
+    """Ids 1 and 200 are two objects (not 200): leaving 200 out scores 0.5, and the tables name the real ids."""
+    (sequence,) = select_sequences(davis_root, ["alpha"])
+    truths = {stem: read_labels(path) for stem, path in sequence.annotations.items()}
+    for stem, labels in truths.items():
+        write_labels(sequence.annotations[stem], np.where(labels == 2, 200, labels))
+    results = write_results(tmp_path / "results", "alpha", lambda t: np.where(truths[f"{t:05d}"] == 1, 1, 0))
+    evaluation = evaluate([sequence], results, progress=False)
+    assert evaluation.sequences[0].ids == (1, 200)
+    assert [o.name for o in evaluation.objects()] == ["alpha_1", "alpha_200"]
+    assert evaluation.summary()["J&F-Mean"] == 0.5
+    labels = truths["00002"].copy()
+    labels[0, 0] = 2  # neither background nor an object of alpha
+    write_labels(results / "alpha" / "00002.png", labels)
+    with pytest.raises(InputError, match=r"00002\.png: unknown object id\(s\) \[2\] \(expected ids \[0, 1, 200\]"):
+        evaluate([sequence], results, progress=False)

@@ -1,0 +1,87 @@
+"""Hydra structured configs of ``lucid-track`` and ``lucid-eval``.
+
+The schemas (:class:`TrackAppConfig`, :class:`EvalAppConfig`) are registered in Hydra's ConfigStore as
+``lucid_track_schema`` and ``lucid_eval_schema``, and each tracker's settings as ``schema/tracker/<name>``
+(:func:`tracker_configs`; ``conf/tracker/<name>.yaml`` starts from it); the YAML in ``conf/`` (``track.yaml``,
+``eval.yaml``, ``tracker/*.yaml``) fills them.
+Every default lives in a dataclass: the apps' here, the pictures' in :class:`~segmenters.visualize.OverlayOptions`,
+each tracker's in its config class. Overrides are type-checked when the config is composed
+(``tracker.threshold=abc`` is an error naming the setting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from foundation.cluster import ClusterConfig
+from foundation.settings import schema
+from segmenters.visualize import OverlayOptions
+
+OverlaySchema = schema(OverlayOptions)
+
+
+@dataclass
+class TrackAppConfig:
+    """Everything ``lucid-track`` reads. ``data``, ``tracker`` and ``profile`` are groups (``conf/<group>/``)."""
+
+    data: Any = MISSING
+    tracker: Any = MISSING
+    profile: Any = MISSING
+    """Sizes of the learning trackers, which their YAML interpolates (``${profile.steps}`` …)."""
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    out: str = MISSING
+    """Results folder: ``<out>/<sequence>/<frame>.png``, the CSVs, ``overlays/``, ``plots/``; a multirun
+    (``lucid-track -m``) writes each job to ``<out>/<overrides>/``."""
+    parallel: bool = False
+    """Track the sequences in parallel as Dask tasks (one per sequence) on ``cluster``."""
+    evaluate: bool = True
+    """Score the sequences whose every frame is annotated."""
+    plots: bool = False
+    """Per-sequence J/F-over-time PNGs in ``<out>/plots/``."""
+    workers: int = 2
+    """Sequences scored in parallel (threads)."""
+    overlays: OverlaySchema = field(default_factory=OverlaySchema)  # type: ignore[valid-type]
+    """Pictures in ``<out>/overlays/``."""
+
+
+@dataclass
+class EvalAppConfig:
+    """Everything ``lucid-eval`` reads. ``data`` is a group (``conf/data/davis.yaml``)."""
+
+    data: Any = MISSING
+    results: str = MISSING
+    """Folder of ``<sequence>/<frame>.png`` label PNGs."""
+    out: str | None = None
+    """Where the CSVs, ``plots/`` and ``overlays/`` go; null: the results folder, as the official toolkit."""
+    plots: bool = False
+    """Per-sequence J/F-over-time PNGs in ``<out>/plots/``."""
+    workers: int = 2
+    """Sequences scored in parallel (threads)."""
+    overlays: OverlaySchema = field(  # type: ignore[valid-type]
+        default_factory=lambda: OverlaySchema(video=False, strip=False)
+    )
+    """Pictures in ``<out>/overlays/``: none unless asked for (``overlays.video=true``, ``overlays.strip=true``)."""
+
+
+def tracker_configs() -> dict[str, type]:
+    """``conf/tracker/<name>.yaml`` → the dataclass of its tracker's settings (importing torch for some)."""
+    from segmenters.baselines.flow_warp import FlowConfig
+    from segmenters.lucid.tracker import LucidConfig
+    from segmenters.oneshot.tracker import OneShotConfig
+
+    return {"flow": FlowConfig, "lucid": LucidConfig, "oneshot": OneShotConfig}
+
+
+def register_configs(trackers: bool = True) -> None:
+    """Register both apps' schemas and, with ``trackers``, the trackers' in Hydra's ConfigStore (importing
+    :mod:`foundation.settings` registered the resolvers)."""
+    store = ConfigStore.instance()
+    store.store(name="lucid_track_schema", node=TrackAppConfig)
+    store.store(name="lucid_eval_schema", node=EvalAppConfig)
+    if trackers:
+        for name, config in tracker_configs().items():
+            store.store(group="schema/tracker", name=name, node=schema(config, instantiable=True))
