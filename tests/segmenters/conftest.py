@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import logging
+import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,11 +15,16 @@ import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_module
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
+from dreaming.synthesis.config import InpaintConfig, fast
+from dreaming.synthesis.dream import Scene
 from dreaming.synthesis.samples import Clip, make_clip
 from foundation.io import object_ids, write_labels
 from segmenters.evaluation.metrics import boundary_f, jaccard
+from segmenters.lucid.samples import dream_training_pairs
 
 HEIGHT, WIDTH, FRAMES = 60, 80, 7
 
@@ -68,14 +76,6 @@ def davis_root(tmp_path: Path) -> Path:
     for name in ("alpha", "beta"):
         write_sequence(root, name)
     return root
-
-
-@pytest.fixture
-def shared_davis2016() -> Path:
-    path = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "davis2016"
-    if not path.is_dir():
-        pytest.skip(f"the shared DAVIS-2016 development set is absent ({path.resolve()})")
-    return path
 
 
 @pytest.fixture
@@ -132,3 +132,45 @@ def app_config() -> Callable[[str, list[str]], DictConfig]:
 def track_config() -> Callable[[list[str]], DictConfig]:
     """``track_config(overrides)``: the composed ``lucid-track`` configuration."""
     return functools.partial(_app_config, "track")
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """What a command did: its exit status and what it printed."""
+
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., CliRun]:
+    """``run_cli(main, *argv)``: a command's entry point run in this process as from a shell (``sys.argv``, exit
+    status, stdout and stderr); the logging set up by Hydra is undone afterwards."""
+    root = logging.getLogger()
+
+    def run(main: Callable[[], int], *argv: object) -> CliRun:
+        monkeypatch.setattr(sys, "argv", [main.__module__, *map(str, argv)])
+        handlers, level = root.handlers[:], root.level
+        try:
+            status = main()
+        except SystemExit as stop:
+            status = stop.code
+        finally:
+            GlobalHydra.instance().clear()
+            HydraConfig.instance().cfg = None  # type: ignore[assignment]
+            for handler in set(root.handlers) - set(handlers):
+                handler.close()
+            root.handlers[:], root.level = handlers, level
+        captured = capsys.readouterr()
+        return CliRun(int(status or 0), captured.out, captured.err)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def pairs() -> list:
+    """Four pairs dreamed (Telea inpainting, the fast preset) from a 128x80 frame of the embedded clip, 2 objects."""
+    clip = make_clip(num_frames=2, size=(128, 80), num_objects=2)
+    scene = Scene.from_frame(clip.frames[0], clip.labels[0], InpaintConfig(method="telea"))
+    return dream_training_pairs(scene, fast(), 4, seed=0, video="clip", progress=False)
