@@ -5,7 +5,8 @@ the same run: the noise a test of learning on that clip has to clear.
         [key=value ...]
 
 Trailing ``key=value`` arguments override the tracker's settings (``train.lr=0.001``, ``train.steps=600``); the
-defaults are the settings of ``tests/segmenters/lucid/test_tracker.py``'s learning test. Each run is its own
+defaults are ``make demo``'s (``profile=demo``) on the CPU, as in the learning test of
+``tests/segmenters/lucid/test_tracker.py``. Each run is its own
 process on one torch thread, ``--workers`` at a time.
 """
 
@@ -25,20 +26,9 @@ from omegaconf import OmegaConf
 
 from dreaming.synthesis.samples import make_clip
 from segmenters.baselines import FlowTracker
+from segmenters.demo import CLIP, lucid_settings
 from segmenters.evaluation.metrics import boundary_f, jaccard
 from segmenters.lucid.tracker import LucidTracker
-
-LEARNING: dict[str, Any] = {
-    "inpaint": "telea",
-    "pairs": 24,
-    "crop": {"size": 64, "min_side": 16},
-    "appearance": {"widths": [16, 32, 64, 64]},
-    "motion": {"enabled": False},
-    "train": {"steps": 400, "batch_size": 8, "lr": 0.003},
-    "device": "cpu",
-    "threads": 1,
-    "progress": False,
-}
 
 
 def clip_j_and_f(predictions: list[np.ndarray], truth: list[np.ndarray]) -> float:
@@ -53,7 +43,7 @@ def clip_j_and_f(predictions: list[np.ndarray], truth: list[np.ndarray]) -> floa
 
 def run(settings: dict[str, Any]) -> tuple[float, float]:
     torch.set_num_threads(1)
-    clip = make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
+    clip = make_clip(**CLIP)
     start = time.perf_counter()
     labels = list(LucidTracker(**settings).track(clip.frames, clip.labels[0], name="clip"))
     return clip_j_and_f(labels, clip.labels), time.perf_counter() - start
@@ -65,9 +55,10 @@ def main() -> None:
     parser.add_argument("--precisions", nargs="*", default=["fp32", "bf16"])
     parser.add_argument("--workers", type=int, default=2)
     args, overrides = parser.parse_known_args()
-    base = OmegaConf.merge(OmegaConf.create(LEARNING), OmegaConf.from_dotlist(overrides))
+    learning = lucid_settings(overrides=["tracker.device=cpu", "tracker.progress=false"])
+    base = OmegaConf.merge(OmegaConf.create(learning), OmegaConf.from_dotlist(overrides))
     base = OmegaConf.to_container(base)
-    clip = make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
+    clip = make_clip(**CLIP)
     flow = clip_j_and_f(list(FlowTracker().track(clip.frames, clip.labels[0])), clip.labels)
     jobs = list(itertools.product(args.precisions, args.seeds))
     with ProcessPoolExecutor(args.workers) as pool:

@@ -23,6 +23,7 @@ from dreaming.synthesis.config import InpaintConfig, fast
 from dreaming.synthesis.dream import Scene
 from dreaming.synthesis.samples import Clip, make_clip
 from foundation.io import object_ids, write_labels
+from segmenters.demo import CLIP
 from segmenters.evaluation.metrics import boundary_f, jaccard
 from segmenters.lucid.samples import dream_training_pairs
 
@@ -113,8 +114,8 @@ def j_and_f() -> Callable[[list[np.ndarray], list[np.ndarray]], float]:
 
 @pytest.fixture(scope="session")
 def embedded() -> Clip:
-    """The embedded sample clip: 24 frames of 240x136 with 3 objects."""
-    return make_clip(num_frames=24, size=(240, 136), num_objects=3, seed=0)
+    """The embedded sample clip of the demo: 24 frames of 240x136 with 3 objects."""
+    return make_clip(**CLIP)
 
 
 def _app_config(name: str, overrides: list[str]) -> DictConfig:

@@ -19,6 +19,7 @@ from foundation.errors import InputError
 from foundation.io import object_ids, read_annotated_frame, read_frame, read_labels
 from segmenters import cli_track
 from segmenters.baselines import FlowTracker
+from segmenters.demo import lucid_settings
 from segmenters.lucid.tracker import LucidTracker
 from segmenters.postprocess import PostProcessConfig
 from segmenters.tracking import track_sequence
@@ -37,20 +38,11 @@ TINY: dict[str, Any] = {
     "tuning": {"min_frames": 1},
 }
 
-# Enough to learn the embedded clip's objects in about a minute on one core. Over 5 seeds in fp32 and bf16 the worst
-# run beats flow propagation by 0.074 J&F on the development machine (benchmarks/embedded_spread.py): the margin
-# asserted below (0.05) is what every seed keeps, not what a lucky one reaches.
-LEARNING: dict[str, Any] = {
-    "inpaint": "telea",
-    "pairs": 24,
-    "crop": {"size": 64, "min_side": 16},
-    "appearance": {"widths": [16, 32, 64, 64]},
-    "motion": {"enabled": False},
-    "train": {"steps": 400, "batch_size": 8, "lr": 0.003},
-    "device": "cpu",
-    "threads": 1,
-    "progress": False,
-}
+# `make demo`'s settings (profile=demo, on the CPU): enough to learn the embedded clip's objects in about a minute on
+# one core. Over 5 seeds in fp32 and bf16 the worst run beats flow propagation by 0.074 J&F on the development machine
+# (benchmarks/embedded_spread.py): the margin asserted below (0.05) is what every seed keeps, not what a lucky one
+# reaches.
+LEARNING: dict[str, Any] = lucid_settings(overrides=["tracker.device=cpu", "tracker.progress=false"])
 
 
 @pytest.mark.slow
