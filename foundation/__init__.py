@@ -8,7 +8,8 @@
   ``distributed``, so import it only where a cluster is used;
 * :mod:`foundation.settings`: Hydra settings to dataclasses, and the resolvers the YAML in ``conf/`` uses;
 * :mod:`foundation.timing`: the one timer;
-* :mod:`foundation.morphology`: structuring elements.
+* :mod:`foundation.morphology`: structuring elements;
+* :mod:`foundation.tables`: tables as Markdown and CSV text.
 
 It imports neither ``dreaming`` nor ``segmenters``.
 """

@@ -13,9 +13,10 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from dreaming.dataset.report import collect_runs, table, to_csv, to_markdown
+from dreaming.dataset.report import collect_runs, table
 from foundation.errors import InputError, cli_entry
 from foundation.io import atomic_path, writable_folder
+from foundation.tables import to_csv, to_markdown
 from segmenters.evaluation.report import GLOBAL_CSV
 from segmenters.evaluation.sweep import (
     collect_tracking_runs,

@@ -5,8 +5,6 @@ A run is a folder of video folders (each with a ``manifest.json``), e.g. one job
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,21 +97,3 @@ def table(runs: list[RunSummary]) -> tuple[list[str], list[list[Any]]]:
         stats = [run.stats.get(k, float("nan")) for k in STAT_COLUMNS]
         rows.append([run.name, *(run.settings.get(k) for k in keys), videos, run.pairs, megabytes, per_1000, *stats])
     return header, rows
-
-
-def _cell(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def to_markdown(header: list[str], rows: list[list[Any]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def to_csv(header: list[str], rows: list[list[Any]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()

@@ -20,5 +20,5 @@ def test_importing_a_tracker_does_not_import_distributed() -> None:
 
 
 def test_foundation_imports_neither_dreaming_nor_segmenters() -> None:
-    modules = "errors, io, davis, settings, timing, morphology, cluster"
+    modules = "errors, io, davis, settings, timing, morphology, cluster, tables"
     assert loaded_after(f"from foundation import {modules}", ("dreaming", "segmenters")) == []
