@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -8,10 +9,22 @@ from foundation.davis import list_sequences, load_sequence
 from foundation.errors import InputError
 from foundation.io import object_ids, read_frame, read_labels
 
+CLIP = {"num_frames": 24, "size": (240, 136), "num_objects": 3, "seed": 0}
+"""The product demo's clip, which the hard-case variants start from."""
+
 
 @pytest.fixture(scope="module")
 def clip() -> Clip:
     return make_clip()
+
+
+@pytest.fixture(scope="module")
+def plain() -> Clip:
+    return make_clip(**CLIP)
+
+
+def _on_border(mask: np.ndarray) -> bool:
+    return bool(mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any())
 
 
 def _touches(labels: np.ndarray, a: int, b: int) -> bool:
@@ -112,3 +125,93 @@ def test_write_davis_round_trip(tmp_path) -> None:
         decoded = read_frame(sequence.frames[index]).astype(int)
         assert np.abs(decoded - frame.astype(int)).mean() < 4  # JPEG quality 95
     assert not list(root.rglob("*.tmp*"))
+
+
+def test_variants_are_off_by_default(plain: Clip) -> None:
+    off = make_clip(**CLIP, distractor=False, occlusion=None)
+    for a, b in zip(plain.frames + plain.labels, off.frames + off.labels, strict=True):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_distractor_is_an_unlabelled_look_alike_that_enters_near_object_1(plain: Clip) -> None:
+    clip = make_clip(**CLIP, distractor=True)
+    for labels, base in zip(clip.labels, plain.labels, strict=True):
+        np.testing.assert_array_equal(labels, base)  # background: label 0, and objects keep every pixel
+    drawn = [np.any(a != b, axis=2) for a, b in zip(clip.frames, plain.frames, strict=True)]
+    assert not drawn[0].any(), "the annotated first frame must not show the distractor"
+    first = min(k for k, mask in enumerate(drawn) if mask.any())
+    assert first < len(drawn) / 2  # enters in the first half
+    assert all(mask.any() for mask in drawn[first:])  # and stays
+    assert _on_border(drawn[first])  # comes in across an edge
+    for k in range(16, 24):  # the last third: wholly inside the frame, behind the objects
+        assert not _on_border(drawn[k])
+        assert np.count_nonzero(plain.labels[k][drawn[k]] == 0) > 0.95 * np.count_nonzero(drawn[k])
+    # About the cat's size and colour, not the same colour.
+    cat = plain.labels[0] == 1
+    assert 0.6 < np.count_nonzero(drawn[-1]) / np.count_nonzero(cat) < 1.4
+    assert np.abs(clip.frames[-1][drawn[-1]].mean(axis=0) - plain.frames[0][cat].mean(axis=0)).max() < 30
+    hue = np.median(cv2.cvtColor(clip.frames[-1], cv2.COLOR_RGB2HSV)[drawn[-1]][:, 0].astype(int))
+    cat_hue = np.median(cv2.cvtColor(plain.frames[0], cv2.COLOR_RGB2HSV)[cat][:, 0].astype(int))
+    assert 3 <= abs(hue - cat_hue) <= 15  # OpenCV hue units of 2°
+    # Near the cat at its closest (within the cat's size), not on it.
+    gaps = []
+    for mask, labels in zip(drawn[first:], plain.labels[first:], strict=True):
+        away_from_cat = cv2.distanceTransform((labels != 1).astype(np.uint8), cv2.DIST_L2, 5)
+        gaps.append(away_from_cat[mask].min())
+    cat_size = max(np.ptp(np.nonzero(cat)[0]), np.ptp(np.nonzero(cat)[1])) + 1
+    assert 0 < min(gaps) <= cat_size
+
+
+def test_occlusion_hides_object_1_then_gives_it_back(plain: Clip) -> None:
+    clip = make_clip(**CLIP, occlusion=(8, 14))
+    for k, (labels, base) in enumerate(zip(clip.labels, plain.labels, strict=True)):
+        changed = labels != base
+        assert np.all(labels[changed] == 0), "the occluder only turns pixels into background"
+        visible, unoccluded = np.count_nonzero(labels == 1), np.count_nonzero(base == 1)
+        if 8 <= k < 14:
+            assert visible == 0, f"object 1 shows in frame {k}"
+            # Hidden under the occluder, not just unlabelled: the frame changed wherever the cat was.
+            assert np.all(np.any(clip.frames[k] != plain.frames[k], axis=2)[base == 1])
+        elif k >= 16:
+            assert visible >= 0.5 * unoccluded, f"object 1 is not back in frame {k}"
+    for k in (7, 14):  # it slides in and out, covering part of the cat just before and after
+        assert 0 < np.count_nonzero(clip.labels[k] == 1) < np.count_nonzero(plain.labels[k] == 1)
+    for k in range(6):
+        assert clip.frames[k].tobytes() == plain.frames[k].tobytes()
+    assert any(np.any(clip.labels[k] == i) for k in range(8, 14) for i in (2, 3))  # other objects stay labelled
+
+
+@pytest.mark.parametrize("occlusion", [(1, 3), (20, 24)])
+def test_occlusion_at_the_ends_of_the_clip(plain: Clip, occlusion: tuple[int, int]) -> None:
+    clip = make_clip(**CLIP, occlusion=occlusion)
+    assert clip.frames[0].tobytes() == plain.frames[0].tobytes()  # the annotated frame is never covered
+    assert all(not np.any(clip.labels[k] == 1) for k in range(*occlusion))
+
+
+def test_variants_combine(plain: Clip) -> None:
+    both = make_clip(**CLIP, distractor=True, occlusion=(8, 14))
+    occluded = make_clip(**CLIP, occlusion=(8, 14))
+    for a, b in zip(both.labels, occluded.labels, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert both.frames[0].tobytes() == plain.frames[0].tobytes()
+
+
+@pytest.mark.parametrize(
+    ("occlusion", "problem"),
+    [
+        ((0, 5), "start 0 would hide object 1 in frame 0"),
+        ((-2, 5), "start -2 would hide object 1 in frame 0"),
+        ((5, 5), "stop 5 is not after start 5"),
+        ((9, 4), "stop 4 is not after start 9"),
+        ((20, 25), "stop 25 is past the end of a 24-frame clip"),
+        ((30, 40), "stop 40 is past the end"),
+        ((3,), "is not a pair of frame indices"),
+        ((2.0, 5), "is not a pair of frame indices"),
+    ],
+)
+def test_invalid_occlusion_raises_input_errors(occlusion: tuple[int, int], problem: str) -> None:
+    with pytest.raises(InputError) as raised:
+        make_clip(**CLIP, occlusion=occlusion)
+    assert raised.value.what == "occlusion"
+    assert problem in raised.value.problem
+    assert "1 <= start < stop <= 24" in str(raised.value)
