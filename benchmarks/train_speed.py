@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_module
-from hydra.utils import instantiate
 
+from segmenters.demo import lucid_settings
 from segmenters.lucid.inputs import motion_channels
 from segmenters.lucid.tracker import LucidTracker, build_networks
 from segmenters.training import TrainConfig, autocast_dtype, resolve_device, train
@@ -77,22 +76,21 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args, overrides = parser.parse_known_args()
 
-    with initialize_config_module(config_module="conf", version_base="1.3"):
-        cfg = compose("track", overrides=["tracker=lucid", f"profile={args.profile}", "out=unused", *overrides])
-    tracker: LucidTracker = instantiate(cfg.tracker, progress=False)
+    # lucid_settings registers the configs' schemas, as lucid-track does.
+    tracker = LucidTracker(**{**lucid_settings(args.profile, overrides), "progress": False})
     tcfg = tracker.cfg
     device = resolve_device(tcfg.device)
     if tcfg.threads > 0:
         torch.set_num_threads(tcfg.threads)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
     print(
-        f"profile {cfg.profile.name}: batch {tcfg.train.batch_size}, crops {tcfg.crop.size} px, appearance "
+        f"profile {args.profile}: batch {tcfg.train.batch_size}, crops {tcfg.crop.size} px, appearance "
         f"{list(tcfg.appearance.widths)}, motion {list(tcfg.motion.widths) if tcfg.motion.enabled else 'off'}; "
         f"{name}; torch {torch.__version__}"
     )
     print(f"| precision | ms/step | crops/s | × fp32 | {tcfg.train.steps} steps (min) |")
     print("|---|---:|---:|---:|---:|")
-    figures = {"device": name, "profile": cfg.profile.name, "steps": tcfg.train.steps, "ms_per_step": {}}
+    figures = {"device": name, "profile": args.profile, "steps": tcfg.train.steps, "ms_per_step": {}}
     baseline = None
     for precision in args.precisions:
         dtype = autocast_dtype(device, precision)

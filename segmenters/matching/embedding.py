@@ -21,9 +21,9 @@ from torch.utils.data import Dataset
 from foundation.errors import InputError
 from foundation.io import VOID
 from segmenters.lucid.samples import TrainingPair
-from segmenters.matching.functional import global_matching, pixel_bank, squared_distances
+from segmenters.matching.functional import global_matching, local_matching, pixel_bank, squared_distances
 from segmenters.networks import UNet, UNetConfig, build_unet, image_features
-from segmenters.training import channels_last
+from segmenters.training import predict
 
 
 @dataclass(frozen=True)
@@ -198,14 +198,34 @@ class ReferenceMatcher:
         """``uint8 (H, W, 3)`` → ``float32 (C, h, w)`` at the working size."""
         size = working_size(image.shape[:2], self.cfg.side)
         inputs = torch.from_numpy(frame_input(image, size))[None]
-        with (
-            torch.inference_mode(),
-            torch.autocast(device_type=self.device.type, dtype=self.precision, enabled=self.precision is not None),
-        ):
-            return self.net(channels_last(inputs, self.device))[0].float()
+        return predict(self.net, inputs, self.device, self.precision)[0]
 
     def distances(self, embedding: torch.Tensor, ids: Sequence[int]) -> torch.Tensor:
         """``(1 + len(ids), h, w)`` global matching distances: background first, then each object of ``ids``."""
         return torch.stack(
             [global_matching(embedding, self.banks.get(i, embedding.new_zeros((0, self.cfg.dim)))) for i in (0, *ids)]
         )
+
+    def local_distances(
+        self,
+        embedding: torch.Tensor,
+        previous: torch.Tensor,
+        previous_labels: np.ndarray,
+        ids: Sequence[int],
+        radius: int = 7,
+    ) -> torch.Tensor:
+        """``(len(ids), h, w)`` local matching distances (:func:`~segmenters.matching.functional.local_matching`)
+        to each object's pixels in the previous frame (``previous``: its embedding; ``previous_labels``: its ids at
+        the working size), computed in the object's box grown by the window (1 elsewhere). Window: ``2 * radius +
+        1`` embedding pixels on a side (FEELVOS: 15 at stride 4; an embedding pixel is ~4 frame pixels at 480p)."""
+        height, width = embedding.shape[1:]
+        out = embedding.new_ones((len(ids), height, width))
+        for k, object_id in enumerate(ids):
+            ys, xs = np.nonzero(previous_labels == object_id)
+            if xs.size == 0:
+                continue
+            y0, y1 = max(int(ys.min()) - radius, 0), min(int(ys.max()) + radius + 1, height)
+            x0, x1 = max(int(xs.min()) - radius, 0), min(int(xs.max()) + radius + 1, width)
+            mask = torch.from_numpy(previous_labels[y0:y1, x0:x1] == object_id).to(embedding.device)
+            out[k, y0:y1, x0:x1] = local_matching(embedding[:, y0:y1, x0:x1], previous[:, y0:y1, x0:x1], mask, radius)
+        return out

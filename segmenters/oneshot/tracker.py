@@ -26,7 +26,7 @@ from foundation.timing import timed
 from segmenters.networks import UNet, UNetConfig, build_unet, image_features
 from segmenters.oneshot.augment import AugmentConfig, OneShotSamples
 from segmenters.tracking import annotated_first_frame, describe_stage_times
-from segmenters.training import TrainConfig, autocast_dtype, channels_last, resolve_device, train
+from segmenters.training import TrainConfig, autocast_dtype, predict, resolve_device, train
 
 log = logging.getLogger(__name__)
 
@@ -98,13 +98,9 @@ class OneShotModel:
         small = resize(image, self.size, cv2.INTER_AREA)
         # Replicated borders up to the stride; what the network says there is cut off again.
         padded = cv2.copyMakeBorder(small, 0, -h % stride, 0, -w % stride, cv2.BORDER_REPLICATE)
-        with (
-            torch.inference_mode(),
-            torch.autocast(device_type=self.device.type, dtype=self.precision, enabled=self.precision is not None),
-        ):
-            logits = self.net(channels_last(torch.from_numpy(image_features(padded))[None], self.device))
-            p = torch.softmax(logits.float()[:, :, :h, :w], dim=1)
-            return F.interpolate(p, size=(height, width), mode="bilinear", align_corners=False)[0]
+        logits = predict(self.net, torch.from_numpy(image_features(padded))[None], self.device, self.precision)
+        p = torch.softmax(logits[:, :, :h, :w], dim=1)
+        return F.interpolate(p, size=(height, width), mode="bilinear", align_corners=False)[0]
 
     def segment(self, image: np.ndarray) -> np.ndarray:
         """Labels ``int32 (H, W)`` of ``image`` (``uint8 (H, W, 3)`` RGB): the most probable object id per pixel."""

@@ -87,6 +87,18 @@ def channels_last(batch: torch.Tensor, device: torch.device) -> torch.Tensor:
     return batch.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
 
 
+def predict(
+    net: nn.Module, inputs: torch.Tensor, device: torch.device, precision: torch.dtype | None = None
+) -> torch.Tensor:
+    """``net(inputs)`` for inference: no autograd, channels-last on ``device``, under autocast ``precision``
+    (``None``: float32); the output in float32, on ``device``."""
+    with (
+        torch.inference_mode(),
+        torch.autocast(device_type=device.type, dtype=precision, enabled=precision is not None),
+    ):
+        return net(channels_last(inputs, device)).float()
+
+
 def learning_rate(cfg: TrainConfig, step: int) -> float:
     return cfg.lr * (1.0 - step / cfg.steps) ** cfg.power
 
