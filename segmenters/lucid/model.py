@@ -7,12 +7,14 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from segmenters.lucid.boundary import BoundaryConfig, refine_boundary
 from segmenters.lucid.crops import mask_window, paste_region
 from segmenters.lucid.inputs import network_inputs
 from segmenters.lucid.samples import CropConfig
+from segmenters.matching.embedding import EmbeddingConfig
 from segmenters.networks import UNet
 from segmenters.postprocess import ObjectProbabilities, PostProcessConfig, postprocess
-from segmenters.training import channels_last
+from segmenters.training import predict
 
 
 class LucidModel:
@@ -27,6 +29,11 @@ class LucidModel:
         device: where the networks run.
         batch_size: object crops per forward pass.
         precision: autocast dtype (:func:`~segmenters.training.autocast_dtype`), ``None`` for float32.
+        boundary: the boundary refiner (:mod:`segmenters.lucid.boundary`) applied to the appearance probability,
+            or ``None``.
+        boundary_cfg: its settings.
+        embedding: the pixel embedding (:mod:`segmenters.matching`), or ``None``.
+        matching_cfg: its settings.
     """
 
     def __init__(
@@ -39,21 +46,25 @@ class LucidModel:
         device: torch.device,
         batch_size: int = 16,
         precision: torch.dtype | None = None,
+        boundary: UNet | None = None,
+        boundary_cfg: BoundaryConfig | None = None,
+        embedding: UNet | None = None,
+        matching_cfg: EmbeddingConfig | None = None,
     ) -> None:
         layout = torch.channels_last
         self.appearance = appearance.to(device, memory_format=layout).eval()
         self.motion = motion and motion.to(device, memory_format=layout).eval()
+        self.boundary = boundary and boundary.to(device, memory_format=layout).eval()
+        self.boundary_cfg = boundary_cfg or BoundaryConfig()
+        self.embedding = embedding and embedding.to(device, memory_format=layout).eval()
+        self.matching_cfg = matching_cfg or EmbeddingConfig()
         self.crop, self.direction, self.device, self.batch_size = crop, direction, device, batch_size
         self.precision = precision
         self.postprocess = postprocess
 
     def _predict(self, net: UNet, inputs: np.ndarray) -> np.ndarray:
-        with (
-            torch.inference_mode(),
-            torch.autocast(device_type=self.device.type, dtype=self.precision, enabled=self.precision is not None),
-        ):
-            logits = net(channels_last(torch.from_numpy(inputs), self.device))
-        return torch.sigmoid(logits.float())[:, 0].cpu().numpy()
+        logits = predict(net, torch.from_numpy(inputs), self.device, self.precision)
+        return torch.sigmoid(logits)[:, 0].cpu().numpy()
 
     def object_probabilities(
         self, image: np.ndarray, flow: np.ndarray, guidance: Sequence[np.ndarray], ids: Sequence[int]
@@ -71,6 +82,10 @@ class LucidModel:
                 motion = self._predict(self.motion, np.stack([m for _, m in inputs]))
             for (i, window), p_appearance, p_motion in zip(chunk, appearance, motion, strict=True):
                 region, p_appearance = paste_region(p_appearance, window, image.shape[:2])
+                if self.boundary is not None:
+                    p_appearance = refine_boundary(
+                        self.boundary, image, region, p_appearance, self.boundary_cfg, self.device, self.precision
+                    )
                 if p_motion is not None:
                     p_motion = paste_region(p_motion, window, image.shape[:2])[1]
                 yield ObjectProbabilities(ids[i], region, p_appearance, p_motion)

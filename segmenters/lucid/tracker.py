@@ -30,8 +30,10 @@ from foundation.errors import InputError
 from foundation.io import atomic_path, object_ids
 from foundation.settings import from_container
 from foundation.timing import timed
+from segmenters.lucid.boundary import BoundaryConfig, BoundarySamples
 from segmenters.lucid.inputs import dilate, motion_channels, warp_guidance
 from segmenters.lucid.model import LucidModel
+from segmenters.lucid.proposals import ProposalConfig, keep_supported, nearest_labels, redetect
 from segmenters.lucid.samples import (
     CropConfig,
     CropSamples,
@@ -42,12 +44,27 @@ from segmenters.lucid.samples import (
     split_pairs,
 )
 from segmenters.lucid.validation import validation_frames
+from segmenters.matching.embedding import (
+    EmbeddingConfig,
+    EmbeddingSamples,
+    ReferenceMatcher,
+    build_embedding,
+    nearest_neighbour_loss,
+    resize_labels,
+)
 from segmenters.networks import UNet, UNetConfig, build_unet
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess import PostProcessConfig
 from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
 from segmenters.tracking import STAGES, annotated_first_frame, describe_stage_times
-from segmenters.training import TrainConfig, autocast_dtype, load_checkpoint, resolve_device, train
+from segmenters.training import (
+    TrainConfig,
+    autocast_dtype,
+    load_checkpoint,
+    resolve_device,
+    segmentation_loss,
+    train,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +141,13 @@ class LucidConfig:
     jitter: JitterConfig = field(default_factory=JitterConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     motion: MotionConfig = field(default_factory=MotionConfig)
+    boundary: BoundaryConfig = field(default_factory=BoundaryConfig)
+    """The boundary refiner (:mod:`segmenters.lucid.boundary`), trained after the two networks, with its own
+    checkpoint."""
+    matching: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    """The pixel embedding (:mod:`segmenters.matching`), trained after the two networks, with its own checkpoint;
+    the proposals use it."""
+    proposals: ProposalConfig = field(default_factory=ProposalConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     holdout: float = 0.1
     """Fraction of the dreamed pairs kept out of training, to tune the post-processing on."""
@@ -150,7 +174,8 @@ def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
 
 
 def checkpoint_settings(cfg: LucidConfig) -> str:
-    """What a checkpoint must match to be resumed: everything that shapes the training."""
+    """What the two networks' checkpoint must match to be resumed: everything that shapes their training (the
+    boundary refiner, trained after them, has its own checkpoint: :func:`boundary_settings`)."""
     keep = replace(
         cfg,
         threads=0,
@@ -162,7 +187,19 @@ def checkpoint_settings(cfg: LucidConfig) -> str:
         tuning=TuningConfig(),
     )
     keep = replace(keep, train=replace(keep.train, checkpoint_every=0, workers=0))
-    return json.dumps(asdict(keep), sort_keys=True)
+    settings = asdict(keep)
+    for name in (*AUXILIARY, "proposals"):
+        settings.pop(name)
+    return json.dumps(settings, sort_keys=True)
+
+
+AUXILIARY = ("boundary", "matching")
+"""Networks trained after the two main ones, each with its own checkpoint."""
+
+
+def auxiliary_settings(cfg: LucidConfig, name: str) -> str:
+    """What the checkpoint of the auxiliary network ``name`` must match: its settings and the dreams."""
+    return json.dumps([checkpoint_settings(cfg), asdict(getattr(cfg, name))], sort_keys=True)
 
 
 def _digest(text: str) -> str:
@@ -189,12 +226,64 @@ class LucidTracker:
             return None
         return Path(self.cfg.checkpoints) / f"{video}-{_digest(checkpoint_settings(self.cfg))}.pt"
 
-    def _finished_checkpoint(self, path: Path | None) -> dict[str, Any] | None:
-        """The checkpoint's state when it holds a finished training."""
+    def _wanted(self, name: str) -> bool:
+        """Whether the auxiliary network ``name`` is enabled and used (the embedding serves the proposals)."""
+        used = self.cfg.proposals.enabled if name == "matching" else True
+        return bool(getattr(self.cfg, name).enabled) and used
+
+    def _auxiliary_path(self, video: str, name: str) -> Path | None:
+        """``<checkpoints>/<video>-<digest of its settings>.<name>.pt`` for the auxiliary network ``name``."""
+        if self.cfg.checkpoints is None or not self._wanted(name):
+            return None
+        return Path(self.cfg.checkpoints) / f"{video}-{_digest(auxiliary_settings(self.cfg, name))}.{name}.pt"
+
+    def _finished_checkpoint(self, path: Path | None, steps: int | None = None) -> dict[str, Any] | None:
+        """The checkpoint's state when it holds a finished training (of ``steps``, by default the networks')."""
         if path is None or not path.is_file():
             return None
         state = load_checkpoint(path)
-        return state if int(state["step"]) >= self.cfg.train.steps else None
+        return state if int(state["step"]) >= (steps or self.cfg.train.steps) else None
+
+    def _auxiliary_networks(
+        self, pairs: Any, device: torch.device, precision: torch.dtype | None, video: str
+    ) -> dict[str, UNet]:
+        """The boundary refiner and the embedding (those enabled), read from their checkpoints or trained on the
+        training dreams ``pairs`` (``None`` when both are finished)."""
+        cfg, times, networks = self.cfg, self.stage_times[video], {}
+        for name in AUXILIARY:
+            aux = getattr(cfg, name)
+            if not self._wanted(name):
+                continue
+            torch.manual_seed(cfg.seed)
+            net: torch.nn.Module = build_unet(aux, 4) if name == "boundary" else build_embedding(aux)
+            path = self._auxiliary_path(video, name)
+            finished = self._finished_checkpoint(path, aux.steps)
+            if finished is not None:
+                net.load_state_dict(finished["networks"][name])
+            else:
+                length = aux.steps * aux.batch_size
+                samples: Any = (
+                    BoundarySamples(pairs, aux, cfg.crop, cfg.jitter, cfg.seed, length)
+                    if name == "boundary"
+                    else EmbeddingSamples(pairs, aux, cfg.seed, length)
+                )
+                loss: Any = segmentation_loss if name == "boundary" else nearest_neighbour_loss
+                with timed(times, "train"):
+                    if path is not None:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        with atomic_path(path.with_suffix(".json")) as tmp:
+                            tmp.write_text(auxiliary_settings(cfg, name))
+                    steps = TrainConfig(steps=aux.steps, batch_size=aux.batch_size, lr=aux.lr, checkpoint_every=0)
+                    train({name: net}, samples, steps, device, path, cfg.progress, precision, loss)
+            networks[name] = net.net if name == "matching" else net
+        return networks
+
+    def _auxiliary_finished(self, video: str) -> bool:
+        return all(
+            self._finished_checkpoint(self._auxiliary_path(video, name), getattr(self.cfg, name).steps) is not None
+            for name in AUXILIARY
+            if self._wanted(name)
+        )
 
     def _training_pairs(self, image: np.ndarray, labels: np.ndarray, video: str) -> Any:
         cfg = self.cfg
@@ -218,7 +307,11 @@ class LucidTracker:
         """``<checkpoints>/<video>-<digest of the training and tuning settings>.postprocess.json``."""
         if self.cfg.checkpoints is None:
             return None
-        settings = [checkpoint_settings(self.cfg), asdict(self.cfg.postprocess), asdict(self.cfg.tuning)]
+        settings = [
+            *(auxiliary_settings(self.cfg, name) for name in AUXILIARY),
+            asdict(self.cfg.postprocess),
+            asdict(self.cfg.tuning),
+        ]
         return Path(self.cfg.checkpoints) / f"{video}-{_digest(json.dumps(settings))}.postprocess.json"
 
     def _saved_tuning(self, video: str) -> PostProcessConfig | None:
@@ -276,7 +369,8 @@ class LucidTracker:
         finished = self._finished_checkpoint(checkpoint)
         tuned = self._saved_tuning(video) if cfg.tuning.enabled else None
         pairs: Any = []
-        if finished is None or (cfg.tuning.enabled and tuned is None):
+        auxiliary_finished = self.cfg.checkpoints is not None and self._auxiliary_finished(video)
+        if finished is None or not auxiliary_finished or (cfg.tuning.enabled and tuned is None):
             with timed(times, "dream"):
                 pairs = self._training_pairs(image, labels, video)
         training, held_out = split_pairs(len(pairs), cfg.holdout, cfg.seed) if len(pairs) else ([], [])
@@ -295,6 +389,7 @@ class LucidTracker:
                     PairSubset(pairs, training), cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed, length
                 )
                 train(networks, samples, cfg.train, device, checkpoint, cfg.progress, precision)
+        auxiliary = self._auxiliary_networks(PairSubset(pairs, training), device, precision, video)
         model = LucidModel(
             networks["appearance"],
             networks.get("motion"),
@@ -304,6 +399,10 @@ class LucidTracker:
             device,
             cfg.track.batch_size,
             precision,
+            auxiliary.get("boundary"),
+            cfg.boundary,
+            auxiliary.get("matching"),
+            cfg.matching,
         )
         if cfg.tuning.enabled:
             if tuned is None:
@@ -315,9 +414,22 @@ class LucidTracker:
     def follow(
         self, model: LucidModel, first: np.ndarray, frames: Iterable[np.ndarray], first_labels: np.ndarray
     ) -> Iterator[np.ndarray]:
-        """Labels of each frame after ``first`` (whose labels are ``first_labels``), frame by frame."""
-        tcfg = self.cfg.track
+        """Labels of each frame after ``first`` (whose labels are ``first_labels``), frame by frame.
+
+        With the embedding and ``proposals.enabled``: pieces of a mask that neither match the object nor continue
+        its previous mask are dropped, and lost objects are searched for in the whole frame
+        (:mod:`segmenters.lucid.proposals`)."""
+        tcfg, pcfg = self.cfg.track, self.cfg.proposals
         ids = object_ids(first_labels)
+        matcher = None
+        if model.embedding is not None and pcfg.enabled:
+            matcher = ReferenceMatcher.from_frame(
+                model.embedding, model.matching_cfg, first, first_labels, model.device, model.precision
+            )
+            previous_embedding = matcher.embed(first)
+            size = previous_embedding.shape[1:]
+            small = resize_labels(first_labels, size)
+            min_area = {i: pcfg.min_area * float((small == i).sum()) for i in ids}
         labels, previous = first_labels, first
         for index, frame in enumerate(frames, start=1):
             if frame.shape != first.shape:
@@ -327,7 +439,29 @@ class LucidTracker:
             if tcfg.warp_guidance:
                 guide_labels = warp_guidance(labels, flow)
             guidance = [dilate(guide_labels == object_id, tcfg.guidance_dilation) for object_id in ids]
-            labels = model.segment(frame, flow, guidance, ids)
+            if matcher is not None:
+                embedding = matcher.embed(frame)
+                distances = matcher.distances(embedding, ids).cpu().numpy()
+                matched = nearest_labels(distances, ids, pcfg.match_distance)
+                if pcfg.local:
+                    local = matcher.local_distances(
+                        embedding, previous_embedding, resize_labels(labels, size), ids, pcfg.local_radius
+                    )
+                    scoring = distances.copy()
+                    scoring[1:] = np.minimum(distances[1:], local.cpu().numpy())
+                else:
+                    scoring = distances
+                previous_embedding = embedding
+                if pcfg.redetect:
+                    for k, object_id in enumerate(ids):
+                        if not guidance[k].any():
+                            found = redetect(matched, object_id, min_area[object_id])
+                            if found is not None:
+                                guidance[k] = resize_labels(found, frame.shape[:2]) > 0
+                labels = model.segment(frame, flow, guidance, ids)
+                labels = keep_supported(labels, scoring, guide_labels, ids, pcfg)
+            else:
+                labels = model.segment(frame, flow, guidance, ids)
             previous = frame
             yield labels
 

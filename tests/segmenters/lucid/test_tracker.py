@@ -31,6 +31,8 @@ TINY: dict[str, Any] = {
     "crop": {"size": 32, "min_side": 16},
     "appearance": {"widths": [4, 8]},
     "motion": {"widths": [4, 8]},
+    "boundary": {"widths": [4, 8], "patch": 16, "steps": 2, "batch_size": 2},
+    "matching": {"widths": [4, 8], "dim": 4, "side": 64, "steps": 2, "batch_size": 2},
     "train": {"steps": 4, "batch_size": 2},
     "device": "cpu",
     "threads": 1,
@@ -103,9 +105,15 @@ def test_checkpoint_reload_gives_identical_predictions(embedded: Any, tmp_path: 
     frames, first = embedded.frames[:5], embedded.labels[0]
     trained = LucidTracker(**settings)
     before = list(trained.track(frames, first, name="clip"))
-    (checkpoint,) = (tmp_path / "ckpt").glob("clip-*.pt")
-    (tuning,) = (tmp_path / "ckpt").glob("clip-*.postprocess.json")
-    assert checkpoint.with_suffix(".json").is_file()
+    folder = tmp_path / "ckpt"
+
+    def main_checkpoints() -> list[Path]:
+        return [path for path in folder.glob("clip-*.pt") if path.suffixes == [".pt"]]
+
+    (checkpoint,) = main_checkpoints()
+    (boundary,) = folder.glob("clip-*.boundary.pt")  # the refiner's own, resumed and reused the same way
+    (tuning,) = folder.glob("clip-*.postprocess.json")
+    assert checkpoint.with_suffix(".json").is_file() and boundary.with_suffix(".json").is_file()
     assert trained.stage_times["clip"]["train"] > 0 and trained.stage_times["clip"]["tune"] > 0
 
     reloaded = LucidTracker(**settings)
@@ -117,7 +125,8 @@ def test_checkpoint_reload_gives_identical_predictions(embedded: Any, tmp_path: 
     # Other training settings: a checkpoint of their own beside the first, which stays as it was.
     saved = checkpoint.read_bytes()
     list(LucidTracker(**{**settings, "appearance": {"widths": [4, 8, 8]}}).track(frames[:2], first, name="clip"))
-    assert len(list((tmp_path / "ckpt").glob("clip-*.pt"))) == 2 and checkpoint.read_bytes() == saved
+    assert len(main_checkpoints()) == 2 and checkpoint.read_bytes() == saved
+    assert len(list(folder.glob("clip-*.boundary.pt"))) == 2  # trained on the others' dreams: its own too
     # Other tuning settings reuse the training and tune again.
     untuned = LucidTracker(**{**settings, "tuning": {"sweeps": 1, "min_frames": 1}})
     list(untuned.track(frames[:2], first, name="clip"))
@@ -138,6 +147,16 @@ def test_tuned_post_processing_is_used_and_can_be_switched_off(embedded: Any, tm
     assert saved["validation_jf"] >= saved["validation_jf_untuned"] and saved["evaluations"] > 10
     with pytest.raises(InputError, match="holdout"):
         LucidTracker(**{**TINY, "holdout": 0.0}).fit(frames[0], first)
+
+
+def test_the_motion_network_does_not_change_the_appearance_network(embedded: Any) -> None:
+    """Separate parameters and summed losses: switching the motion network off (as ``profile=cpu`` does) trains the
+    same appearance network, so it saves the motion network's time and nothing else."""
+    with_motion = LucidTracker(**TINY).fit(embedded.frames[0], embedded.labels[0])
+    without = LucidTracker(**{**TINY, "motion": {"enabled": False}}).fit(embedded.frames[0], embedded.labels[0])
+    assert with_motion.motion is not None and without.motion is None
+    a, b = with_motion.appearance.state_dict(), without.appearance.state_dict()
+    assert all(torch.equal(a[name], b[name]) for name in a)
 
 
 def test_training_is_deterministic_on_cpu(embedded: Any) -> None:
@@ -205,6 +224,10 @@ def tiny_overrides() -> list[str]:
         "tracker.motion.widths=[4,8]",
         "tracker.train.steps=3",
         "tracker.train.batch_size=2",
+        "tracker.boundary.widths=[4,8]",
+        "tracker.boundary.patch=16",
+        "tracker.boundary.steps=2",
+        "tracker.boundary.batch_size=2",
         "tracker.threads=1",
         "tracker.progress=false",
     ]
@@ -222,7 +245,8 @@ def test_lucid_track_end_to_end(
     for name in ("alpha", "beta"):
         assert len(list((out / name).glob("*.png"))) == 7
         assert set(np.unique(read_labels(out / name / "00006.png")).tolist()) <= {0, 1, 2}
-        assert len(list((out / "checkpoints").glob(f"{name}-*.pt"))) == 1
+        checkpoints = sorted(path.name.split(".", 1)[1] for path in (out / "checkpoints").glob(f"{name}-*.pt"))
+        assert checkpoints == ["boundary.pt", "pt"]  # the networks' and the boundary refiner's (profile=cpu)
     rows = list(csv.DictReader((out / "stage_times.csv").open()))
     assert [r["sequence"] for r in rows] == ["alpha", "beta"]
     assert list(rows[0]) == ["sequence", "dream_s", "train_s", "tune_s", "track_s", "total_s"]
