@@ -115,25 +115,36 @@ def keep_supported(
     if cfg.exclusive:
         matched = cv2.resize(nearest_labels(distances, ids, cfg.match_distance), size, interpolation=cv2.INTER_NEAREST)
         out[(matched != 0) & (matched != out) & np.isin(out, ids)] = 0
+    height, width = labels.shape
+    rows_scale, cols_scale = distances.shape[1] / height, distances.shape[2] / width
     for k, object_id in enumerate(ids, start=1):
-        mask = out == object_id
-        if not mask.any():
+        # Each object is scored inside the box of its mask and previous mask (with the growth margin): with many
+        # objects on a large frame, whole-frame maps per object would cost seconds per frame.
+        here = (out == object_id) | (warped == object_id)
+        x, y, w, h = cv2.boundingRect(here.astype(np.uint8))
+        if w == 0 or h == 0 or not (out[y : y + h, x : x + w] == object_id).any():
             continue
-        distance = cv2.resize(distances[k].astype(np.float32), size, interpolation=cv2.INTER_NEAREST)
-        if cfg.growth_margin >= 0 and (warped == object_id).any():
-            grown = mask & ~dilate(warped == object_id, cfg.growth_margin) & (distance >= cfg.match_distance)
-            out[grown] = 0
+        pad = max(cfg.growth_margin, 0) + 1
+        box = np.s_[max(y - pad, 0) : min(y + h + pad, height), max(x - pad, 0) : min(x + w + pad, width)]
+        rows = np.minimum((np.arange(height)[box[0]] * rows_scale).astype(int), distances.shape[1] - 1)
+        cols = np.minimum((np.arange(width)[box[1]] * cols_scale).astype(int), distances.shape[2] - 1)
+        distance = distances[k][rows[:, None], cols[None, :]].astype(np.float32)
+        region, previous = out[box], warped[box] == object_id
+        mask = region == object_id
+        if cfg.growth_margin >= 0 and previous.any():
+            grown = mask & ~dilate(previous, cfg.growth_margin) & (distance >= cfg.match_distance)
+            region[grown] = 0
             mask &= ~grown
             if not mask.any():
                 continue
-        pieces, scores = piece_scores(mask, 1.0 - distance, warped == object_id, cfg)
+        pieces, scores = piece_scores(mask, 1.0 - distance, previous, cfg)
         area = np.maximum(np.bincount(pieces.ravel()), 1)
-        continues = np.bincount(pieces.ravel(), weights=(warped == object_id).ravel()) / area >= cfg.continuing
+        continues = np.bincount(pieces.ravel(), weights=previous.ravel()) / area >= cfg.continuing
         continues[0] = False
         # A new piece only joins an object that has nothing continuing (a re-detection); any piece must score.
         keep = (scores >= cfg.keep) & (continues if continues.any() else True)
         keep[0] = False
-        out[mask & ~keep[pieces]] = 0
+        region[mask & ~keep[pieces]] = 0
     return out
 
 
