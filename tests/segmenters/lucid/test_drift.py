@@ -1,6 +1,7 @@
 """Drift: a tracker that follows its own previous mask must not spread onto a look-alike, and must find an object
 again after it was hidden. Both clips share frame 0 with the embedded clip, so one model learnt from it (``make
-demo``'s settings) serves them all; each test also shows that without the proposals the failure happens."""
+demo``'s settings) serves them all; each test also shows the failure without the part that prevents it (the
+proposals; the whole-frame search)."""
 
 from __future__ import annotations
 
