@@ -27,7 +27,7 @@ from foundation.io import VOID
 from segmenters.interactive.marks import UNMARKED
 
 METHODS = ("random_walker", "grabcut")
-_SETTING = "interactive.seeded"
+_SETTING = "session.seeded"
 _SAMPLES = 5000
 """Most colours of one label a colour model is fitted to (a regular subsample beyond)."""
 _COMPONENTS = 5

@@ -188,7 +188,19 @@ def test_bad_input_is_refused() -> None:
         segment_from_marks(image, seeds, [1, 2], cfg, prior=np.zeros((2, HEIGHT, WIDTH), np.float32))
     with pytest.raises(InputError, match="current"):
         segment_from_marks(image, seeds, [1], cfg, current=truth)
-    with pytest.raises(InputError, match=r"interactive\.seeded\.method"):
+    with pytest.raises(InputError, match=r"session\.seeded\.method"):
         SeededConfig(method="watershed")
-    with pytest.raises(InputError, match=r"interactive\.seeded\.confident"):
+    with pytest.raises(InputError, match=r"session\.seeded\.confident"):
         replace(cfg, confident=0.3)
+
+
+def test_a_long_stroke_frees_the_beliefs_it_contradicts_over_its_reach() -> None:
+    beliefs = np.ones((100, 200), np.int32)  # we believe everything is object 1
+    seeds = np.full((100, 200), UNMARKED, np.int32)
+    seeds[50, 20:180] = 0  # a background stroke 160 px long
+    near = trusted_seeds(beliefs, seeds, keep_distance=5, reach=0.0)
+    far = trusted_seeds(beliefs, seeds, keep_distance=5, reach=0.25)
+    assert (near[50 - 10, 100] == 1) and (near[50 - 4, 100] == UNMARKED)
+    # reach 0.25 × 160 px: every belief within 40 px of the stroke is left to the method, farther ones kept.
+    assert (far[50 - 39 : 50, 100] == UNMARKED).all() and (far[50 - 45, 100] == 1)
+    assert (far[50, 20:180] == 0).all()

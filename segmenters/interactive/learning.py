@@ -1,0 +1,175 @@
+"""Learning a video from its annotated frames: training pairs from each (dreamed, or for the ablation only
+augmented), and the video's networks trained from scratch once, then fine-tuned from their current weights.
+
+Pair ``i`` of annotated frame ``t`` is dreamed from ``sample_rng(seed, video, t, i)`` — the seed rule of
+``lucid-dream`` — so a frame's dreams never change when other frames are annotated, and are made once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from dreaming.synthesis.config import InpaintConfig, preset, without
+from dreaming.synthesis.dream import Scene, dream_pair
+from dreaming.synthesis.seeds import sample_rng
+from foundation.errors import InputError
+from foundation.io import VOID
+from segmenters.lucid.model import LucidModel
+from segmenters.lucid.samples import CropSamples, TrainingPair, from_dream, training_pair
+from segmenters.lucid.tracker import LucidConfig, build_networks
+from segmenters.networks import UNet
+from segmenters.training import autocast_dtype, resolve_device, train
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+import albumentations as A
+
+SAMPLE_KINDS = ("dreams", "augment")
+
+
+@dataclass(frozen=True)
+class LearningConfig:
+    """When and how the session learns the video from its annotated frames."""
+
+    enabled: bool = True
+    start: int = 3
+    """The interaction after which the networks are first trained (1: the first); later ones fine-tune."""
+    samples: str = "dreams"
+    """``dreams`` (Lucid Data Dreaming from every annotated frame) or ``augment`` (standard augmentations of the
+    annotated frames only: flips, affine, colour; the ablation without re-dreaming)."""
+    pairs_per_frame: int = 40
+    """Training pairs made from each annotated frame."""
+    max_pairs: int = 240
+    """At most this many pairs are kept (the most recent annotated frames' first), bounding memory."""
+    steps: int = 600
+    """Steps of the first training, from scratch."""
+    finetune_steps: int = 150
+    """Steps of each later training, from the current weights, on the pairs of every annotated frame."""
+    finetune_lr: float = 0.001
+
+    def __post_init__(self) -> None:
+        if self.samples not in SAMPLE_KINDS:
+            raise InputError("session.learning.samples", f"{self.samples!r}", f"one of {', '.join(SAMPLE_KINDS)}")
+        for name in ("start", "pairs_per_frame", "max_pairs", "steps", "finetune_steps"):
+            if getattr(self, name) < 1:
+                raise InputError(f"session.learning.{name}", f"{getattr(self, name)}", "at least 1")
+        if not self.finetune_lr > 0:
+            raise InputError("session.learning.finetune_lr", f"{self.finetune_lr}", "a positive learning rate")
+
+
+def labels_digest(labels: np.ndarray) -> str:
+    """A short digest of a label map (which dreams a frame's labels gave)."""
+    return hashlib.sha1(np.ascontiguousarray(labels, dtype=np.uint8).tobytes()).hexdigest()[:12]
+
+
+def augmented_pair(image: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> TrainingPair:
+    """Two standard augmentations of an annotated frame (flip, scale/rotation, colour jitter) as a training pair;
+    each one's previous mask is its own labels moved by a small random affine transform (MaskTrack's guidance
+    augmentation). The flows are zero: nothing moved between the two."""
+    height, width = labels.shape
+    outside = {"border_mode": cv2.BORDER_CONSTANT, "fill": 0, "fill_mask": VOID}
+    transform = A.Compose(
+        [
+            A.HorizontalFlip(p=0.5),
+            A.Affine(scale=(0.8, 1.2), rotate=(-15, 15), translate_percent=(-0.05, 0.05), p=1.0, **outside),
+            A.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03, p=0.8),
+        ]
+    )
+    jitter = A.Affine(
+        scale=(0.95, 1.05), rotate=(-5, 5), translate_percent=(-0.03, 0.03), p=1.0, border_mode=cv2.BORDER_CONSTANT
+    )
+    images, masks, prevs = [], [], []
+    for _ in range(2):
+        transform.set_random_state(rng, random.Random(int(rng.integers(2**63))))
+        jitter.set_random_state(rng, random.Random(int(rng.integers(2**63))))
+        out = transform(image=image, mask=labels.astype(np.uint8))
+        moved = jitter(image=np.zeros((height, width, 1), np.uint8), mask=np.where(out["mask"] == VOID, 0, out["mask"]))
+        images.append(out["image"])
+        masks.append(out["mask"])
+        prevs.append(moved["mask"])
+    flows = np.zeros((2, height, width, 2), np.float32)
+    return training_pair(np.stack(images), np.stack(masks), np.stack(prevs), flows, "exact", "medium")
+
+
+def frame_pairs(
+    image: np.ndarray, labels: np.ndarray, frame: int, cfg: LucidConfig, learning: LearningConfig, video: str
+) -> list[TrainingPair]:
+    """The ``learning.pairs_per_frame`` training pairs of annotated frame ``frame`` (``image uint8 (H, W, 3)``,
+    ``labels int (H, W)``)."""
+    count = learning.pairs_per_frame
+    if learning.samples == "augment":
+        return [augmented_pair(image, labels, sample_rng(cfg.seed, video, frame, i)) for i in range(count)]
+    dream_cfg = preset(cfg.dream)
+    if cfg.inpaint is not None:
+        dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
+    dream_cfg = without(dream_cfg, cfg.without)
+    scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
+    return [
+        from_dream(dream_pair(scene, sample_rng(cfg.seed, video, frame, i), dream_cfg), cfg.flow, cfg.track.dis_preset)
+        for i in range(count)
+    ]
+
+
+def train_networks(
+    networks: Mapping[str, UNet] | None,
+    pairs: list[TrainingPair],
+    cfg: LucidConfig,
+    learning: LearningConfig,
+    round_index: int,
+    progress: bool = False,
+) -> dict[str, UNet]:
+    """Train the video's networks on ``pairs``: from scratch (``learning.steps`` at ``cfg.train.lr``) when
+    ``networks`` is ``None``, else from their current weights (``learning.finetune_steps`` at
+    ``learning.finetune_lr``). ``round_index`` seeds the crops of this round, so each round sees new ones."""
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    if networks is None:
+        nets = build_networks(cfg)
+        steps = replace(cfg.train, steps=learning.steps, checkpoint_every=0)
+    else:
+        nets = dict(networks)
+        steps = replace(cfg.train, steps=learning.finetune_steps, lr=learning.finetune_lr, checkpoint_every=0)
+    length = steps.steps * steps.batch_size
+    samples = CropSamples(pairs, cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed + 1000 * round_index, length)
+    train(nets, samples, steps, device, None, progress, autocast_dtype(device, cfg.precision))
+    return nets
+
+
+def lucid_model(networks: Mapping[str, UNet], cfg: LucidConfig) -> LucidModel:
+    """The model of trained ``networks`` with ``cfg``'s crops and post-processing."""
+    device = resolve_device(cfg.device)
+    return LucidModel(
+        networks["appearance"],
+        networks.get("motion"),
+        cfg.crop,
+        cfg.motion.direction,
+        cfg.postprocess,
+        device,
+        cfg.track.batch_size,
+        autocast_dtype(device, cfg.precision),
+    )
+
+
+def network_state(networks: Mapping[str, UNet]) -> dict[str, Any]:
+    """The networks' weights, as a checkpoint holds them."""
+    return {name: net.state_dict() for name, net in networks.items()}
+
+
+def networks_from_state(state: Mapping[str, Any], cfg: LucidConfig) -> dict[str, UNet]:
+    """Networks of ``cfg``'s architecture holding the weights ``state``."""
+    nets = build_networks(cfg)
+    if set(state) != set(nets):
+        raise InputError("networks", f"saved networks {sorted(state)}", f"{sorted(nets)} (the session's settings)")
+    for name, net in nets.items():
+        net.load_state_dict(state[name])
+        net.eval()
+    return nets

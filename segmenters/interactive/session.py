@@ -1,0 +1,626 @@
+"""An interactive segmentation session over one video: marks on any frame, propagation to every frame, learning from
+the corrections, confidence, and a folder that saves and reopens it.
+
+Every frame the user marks becomes an *annotated frame* (an anchor): its labels are what the marks made of it
+(:func:`~segmenters.interactive.seeded.segment_from_marks`) and are kept as given. :meth:`InteractiveSession.propagate`
+tracks every other frame from the nearest anchors on both sides and merges the two directions
+(:mod:`segmenters.interactive.propagation`): along DIS optical flow until the video's networks are trained, then
+with them (LucidTracker's frame-by-frame tracking). Learning (:mod:`segmenters.interactive.learning`) dreams pairs
+from every anchor and trains the networks once from scratch, then fine-tunes them after each later interaction.
+
+A session is synchronous by default: ``propagate()`` learns (when due) and returns the best labels, the same bytes
+for the same seed. With ``background=true`` it returns at once with the labels of the current model and learns in a
+thread; the labels are replaced when it is done (:meth:`InteractiveSession.wait`, :attr:`InteractiveSession.status`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from foundation.errors import InputError
+from foundation.io import VOID, atomic_directory, atomic_path, object_ids, read_labels, write_labels
+from foundation.settings import from_container
+from segmenters.baselines.flow_warp import propagate_labels
+from segmenters.interactive.frames import LruCache, VideoFrames, open_video
+from segmenters.interactive.learning import (
+    LearningConfig,
+    frame_pairs,
+    labels_digest,
+    lucid_model,
+    network_state,
+    networks_from_state,
+    train_networks,
+)
+from segmenters.interactive.marks import Click, Scribble, seed_map
+from segmenters.interactive.propagation import (
+    agreement,
+    compress_labels,
+    decompress_labels,
+    forward_weight,
+    merge_directions,
+    nearest_anchors,
+)
+from segmenters.interactive.seeded import SeededConfig, segment_from_marks
+from segmenters.lucid.model import LucidModel
+from segmenters.lucid.samples import TrainingPair
+from segmenters.lucid.tracker import LucidConfig, LucidTracker
+from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow
+from segmenters.training import load_checkpoint
+
+log = logging.getLogger(__name__)
+
+SESSION_FILE = "session.json"
+NETWORKS_FILE = "networks.pt"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """A session's own settings (``session.*`` of ``conf/interactive.yaml``)."""
+
+    seeded: SeededConfig = field(default_factory=SeededConfig)
+    """Marks → labels of the marked frame."""
+    learning: LearningConfig = field(default_factory=LearningConfig)
+    dis_preset: str = "medium"
+    """DIS preset of the flow propagation."""
+    threshold: float = 0.5
+    """Flow propagation: a pixel joins an object when its warped soft mask exceeds this."""
+    softness: float = 5.0
+    """Merging the two directions: a label map is unsure of its edges within this many pixels."""
+    horizon: float = 30.0
+    """Confidence of a frame tracked from one side only: ``exp(−distance / horizon)``."""
+    cache_mb: float = 512.0
+    """Memory for decoded frames and optical flows, each (MB)."""
+    background: bool = False
+    """Learn in a background thread: ``propagate()`` returns at once."""
+
+    def __post_init__(self) -> None:
+        dis_estimator(self.dis_preset, "session.dis_preset")
+        for name, low in (("threshold", 0.0), ("softness", 0.0), ("horizon", 0.0), ("cache_mb", 0.0)):
+            if not getattr(self, name) >= low:
+                raise InputError(f"session.{name}", f"{getattr(self, name)}", f"a value ≥ {low}")
+        if not self.threshold < 1.0:
+            raise InputError("session.threshold", f"{self.threshold}", "a value in [0, 1)")
+
+
+@dataclass(frozen=True)
+class InteractiveConfig(SessionSettings):
+    """Everything a session reads: its own settings and the video's networks'."""
+
+    tracker: LucidConfig = field(default_factory=LucidConfig)
+    """The video's networks, dreams, crops and tracking (LucidTracker's settings, ``tracker.*``; its checkpoints,
+    tuning, boundary refiner and proposals are not used here)."""
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One interaction: the frame marked, what with, and the seconds it took."""
+
+    frame: int
+    kind: str
+    """``scribbles``, ``clicks`` or ``mask``."""
+    seconds: float
+
+
+@dataclass
+class _Chain:
+    """Labels tracked from one anchor in one direction, frame by frame (compressed), and what made them."""
+
+    digest: str
+    model: int
+    frames: dict[int, bytes] = field(default_factory=dict)
+    version: int = 0
+
+
+class LabelSequence(Sequence[np.ndarray]):
+    """The session's labels of every frame, decompressed on access: ``int32 (H, W)`` per frame."""
+
+    def __init__(self, results: dict[int, bytes], length: int, shape: tuple[int, int]) -> None:
+        self._results, self._length, self._shape = dict(results), length, shape
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index: int) -> np.ndarray:  # type: ignore[override]
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        data = self._results.get(index)
+        return np.zeros(self._shape, np.int32) if data is None else decompress_labels(data, self._shape)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self[i] for i in range(self._length))
+
+
+def _mark_to_json(mark: Scribble | Click) -> dict[str, Any]:
+    if isinstance(mark, Scribble):
+        return {"kind": "scribble", "object_id": mark.object_id, "path": mark.path.tolist()}
+    return {"kind": "click", "object_id": mark.object_id, "x": mark.x, "y": mark.y, "positive": mark.positive}
+
+
+def _mark_from_json(item: dict[str, Any]) -> Scribble | Click:
+    if item["kind"] == "scribble":
+        return Scribble(int(item["object_id"]), np.asarray(item["path"], dtype=np.float64))
+    return Click(float(item["x"]), float(item["y"]), int(item["object_id"]), bool(item["positive"]))
+
+
+class InteractiveSession:
+    """Interactive segmentation of ``video``; ``ids`` are its objects at the start (more can be added).
+
+    Frames are indexed ``0 … len(video) − 1``; labels are ``int32 (H, W)`` maps of 0 (background) and object ids.
+    Every method that takes input checks all of it before changing anything: a bad call leaves the session as it
+    was.
+    """
+
+    def __init__(
+        self,
+        video: VideoFrames,
+        cfg: InteractiveConfig | None = None,
+        ids: Sequence[int] = (),
+        source: dict[str, Any] | None = None,
+    ) -> None:
+        self.video, self.cfg = video, cfg or InteractiveConfig()
+        self.source = dict(source or {})
+        """How to reopen the video (``open_video`` arguments), saved with the session."""
+        self._lock = threading.RLock()
+        self.ids: list[int] = []
+        for object_id in ids:
+            self.add_object(object_id)
+        self.marks: dict[int, list[Scribble | Click]] = {}
+        self.history: list[Interaction] = []
+        self._anchors: dict[int, bytes] = {}
+        self._results: dict[int, bytes] = {}
+        self._confidence: dict[int, np.ndarray] = {}
+        self._chains: dict[tuple[int, int], _Chain] = {}
+        self._merged: dict[int, tuple[Any, ...]] = {}
+        self._flows: LruCache[np.ndarray] = LruCache(int(self.cfg.cache_mb * 2**20))
+        self._pairs: dict[int, tuple[str, list[TrainingPair]]] = {}
+        self._networks: dict[str, Any] | None = None
+        self._model: LucidModel | None = None
+        self._model_version = 0
+        self._trainings = 0
+        self._learned: frozenset[tuple[int, str]] = frozenset()
+        self._chain_counter = 0
+        self._worker: threading.Thread | None = None
+        self._worker_error: BaseException | None = None
+        self.status: dict[str, Any] = {"state": "idle", "model": 0}
+        """What the session is doing: ``state`` (idle, dreaming, training, propagating) and ``model`` (how many
+        trainings its networks have had)."""
+        self._tracker = LucidTracker(**asdict(self.cfg.tracker))
+
+    @classmethod
+    def open(
+        cls,
+        path: str,
+        cfg: InteractiveConfig | None = None,
+        sequence: str | None = None,
+        resolution: str = "480p",
+        ids: Sequence[int] = (),
+    ) -> InteractiveSession:
+        """A new session over the video at ``path`` (:func:`~segmenters.interactive.frames.open_video`)."""
+        cfg = cfg or InteractiveConfig()
+        video = open_video(path, sequence, resolution, cfg.cache_mb)
+        source = {"path": str(Path(path).resolve()), "sequence": sequence, "resolution": resolution}
+        return cls(video, cfg, ids, source)
+
+    # --- objects and frames -------------------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.video.shape
+
+    @property
+    def annotated(self) -> list[int]:
+        """The annotated frames (marked or given a mask), in order."""
+        return sorted(self._anchors)
+
+    def add_object(self, object_id: int | None = None) -> int:
+        """Add an object (the next free id when ``object_id`` is ``None``) and return its id."""
+        if object_id is None:
+            object_id = next(i for i in range(1, VOID) if i not in self.ids)
+        object_id = int(object_id)
+        if not 0 < object_id < VOID:
+            raise InputError("object id", f"{object_id}", f"an id in 1..{VOID - 1}")
+        if object_id in self.ids:
+            raise InputError("object id", f"{object_id} is already an object of this session", "a new id")
+        with self._lock:
+            self.ids = sorted([*self.ids, object_id])
+        return object_id
+
+    def remove_object(self, object_id: int) -> None:
+        """Remove an object: its pixels become background in every frame, its marks are dropped."""
+        self._check_ids([object_id])
+        with self._lock:
+            self.ids = [i for i in self.ids if i != object_id]
+            for frame, data in list(self._anchors.items()):
+                labels = decompress_labels(data, self.shape)
+                labels[labels == object_id] = 0
+                self._anchors[frame] = compress_labels(labels)
+            for frame, marks in self.marks.items():
+                self.marks[frame] = [m for m in marks if m.object_id != object_id]
+            self._invalidate()
+
+    def _check_frame(self, frame: int) -> int:
+        if not isinstance(frame, int | np.integer) or not 0 <= int(frame) < len(self.video):
+            raise InputError(f"{self.video.name} frame", f"index {frame} is out of range", f"0..{len(self.video) - 1}")
+        return int(frame)
+
+    def _check_ids(self, ids: Sequence[int], background: bool = False) -> None:
+        allowed = {0, *self.ids} if background else set(self.ids)
+        unknown = sorted({int(i) for i in ids} - allowed)
+        if unknown:
+            expected = f"{'0 (background) or ' if background else ''}one of the session's objects {self.ids}"
+            raise InputError("object id", f"{unknown} not an object of this session (add_object first)", expected)
+
+    # --- interactions -------------------------------------------------------------------------------------------
+
+    def add_scribbles(self, frame: int, scribbles: Sequence[Scribble]) -> np.ndarray:
+        """Mark ``frame`` with scribbles (object ids, 0 for background); returns its new labels ``int32 (H, W)``."""
+        return self._interact(frame, list(scribbles), "scribbles")
+
+    def add_clicks(self, frame: int, clicks: Sequence[Click]) -> np.ndarray:
+        """Mark ``frame`` with positive/negative clicks; returns its new labels ``int32 (H, W)``."""
+        return self._interact(frame, list(clicks), "clicks")
+
+    def set_mask(self, frame: int, labels: np.ndarray, seconds: float = 0.0) -> None:
+        """Give ``frame`` its labels ``int (H, W)`` (an imported mask): kept as given; void becomes background and
+        ids the session does not know yet are added as objects."""
+        frame = self._check_frame(frame)
+        labels = np.asarray(labels)
+        if labels.shape != self.shape or not np.issubdtype(labels.dtype, np.integer):
+            raise InputError(
+                f"mask of frame {frame}", f"{labels.dtype} array of shape {labels.shape}", f"int labels {self.shape}"
+            )
+        if labels.min(initial=0) < 0 or labels.max(initial=0) > VOID:
+            raise InputError(f"mask of frame {frame}", f"ids {labels.min()}..{labels.max()}", f"ids in 0..{VOID}")
+        labels = np.where(labels == VOID, 0, labels).astype(np.int32)
+        with self._lock:
+            for object_id in object_ids(labels):
+                if object_id not in self.ids:
+                    self.add_object(object_id)
+            self._annotate(frame, labels, Interaction(frame, "mask", seconds))
+
+    def _interact(self, frame: int, marks: list[Scribble | Click], kind: str) -> np.ndarray:
+        frame = self._check_frame(frame)
+        if not marks:
+            raise InputError(kind, "no mark given", "at least one scribble or click")
+        self._check_ids([m.object_id for m in marks], background=True)
+        with self._lock:
+            image = self.video[frame]
+            every = [*self.marks.get(frame, []), *marks]
+            seeds = seed_map(
+                self.shape,
+                [m for m in every if isinstance(m, Scribble)],
+                [m for m in every if isinstance(m, Click)],
+            )
+            current = self.labels(frame) if self._results or self._anchors else None
+            prior = self._prior(frame, image, current) if self._model is not None and current is not None else None
+            labels = segment_from_marks(image, seeds, self.ids, self.cfg.seeded, current, prior)
+            self.marks[frame] = every
+            self._annotate(frame, labels, Interaction(frame, kind, 0.0))
+        return labels
+
+    def _annotate(self, frame: int, labels: np.ndarray, interaction: Interaction) -> None:
+        data = compress_labels(labels)
+        self._anchors[frame] = data
+        self._results[frame] = data
+        self._confidence[frame] = np.ones(len(self.ids))
+        self.history.append(interaction)
+
+    def _prior(self, frame: int, image: np.ndarray, current: np.ndarray) -> np.ndarray:
+        """The network's probabilities ``float32 (K + 1, H, W)`` of background and each object at ``frame``, each
+        object guided by its current mask there."""
+        assert self._model is not None
+        guidance = [current == object_id for object_id in self.ids]
+        flow = np.zeros((*self.shape, 2), np.float32)  # the appearance network does not read it
+        prior = np.zeros((len(self.ids) + 1, *self.shape), np.float32)
+        index = {object_id: k + 1 for k, object_id in enumerate(self.ids)}
+        for probs in self._model.object_probabilities(image, flow, guidance, self.ids):
+            prior[index[probs.id]][probs.region] = probs.appearance
+        prior[0] = 1.0 - prior[1:].max(axis=0, initial=0.0)
+        return prior
+
+    def record_seconds(self, seconds: float) -> None:
+        """Set the duration of the last interaction (the caller's clock, e.g. the robot's)."""
+        if self.history:
+            last = self.history[-1]
+            self.history[-1] = Interaction(last.frame, last.kind, float(seconds))
+
+    # --- propagation --------------------------------------------------------------------------------------------
+
+    def labels(self, frame: int) -> np.ndarray:
+        """The current labels ``int32 (H, W)`` of ``frame`` (zeros where nothing was propagated yet)."""
+        frame = self._check_frame(frame)
+        with self._lock:
+            data = self._results.get(frame)
+        return np.zeros(self.shape, np.int32) if data is None else decompress_labels(data, self.shape)
+
+    def all_labels(self) -> LabelSequence:
+        """The current labels of every frame."""
+        with self._lock:
+            return LabelSequence(self._results, len(self.video), self.shape)
+
+    def confidence(self) -> np.ndarray:
+        """``float64 (T, K)``: how sure the session is of each object (``ids`` order) in each frame, in ``[0, 1]``.
+
+        1 on annotated frames; between two annotated frames the IoU of the object's masks tracked from either side
+        (they disagree where tracking drifted); beyond the first or last annotated frame ``exp(−d / horizon)`` at
+        ``d`` frames from it; 0 where nothing was propagated yet.
+        """
+        with self._lock:
+            values = np.zeros((len(self.video), len(self.ids)))
+            for frame, conf in self._confidence.items():
+                if len(conf) == len(self.ids):
+                    values[frame] = conf
+            return values
+
+    def learning_due(self) -> bool:
+        """Whether the next :meth:`propagate` trains: learning is on, enough interactions happened, and the annotated
+        frames changed since the last training."""
+        learning = self.cfg.learning
+        if not learning.enabled or not self._anchors or len(self.history) < max(learning.start, 1):
+            return False
+        return self._anchor_keys() != self._learned
+
+    def propagate(self) -> LabelSequence:
+        """Labels of every frame from the annotated frames: learn first when due (in the background with
+        ``background``), then track each frame from its nearest annotated frames and merge."""
+        if not self._anchors:
+            raise InputError(self.video.name, "nothing is annotated yet", "marks or a mask on at least one frame")
+        self._raise_worker_error()
+        if self.learning_due():
+            if self.cfg.background:
+                self._propagate_all()
+                self._start_worker()
+                return self.all_labels()
+            self._learn()
+        self._propagate_all()
+        return self.all_labels()
+
+    def wait(self) -> LabelSequence:
+        """Wait for background learning (if any) and return the labels of every frame."""
+        worker = self._worker
+        if worker is not None:
+            worker.join()
+        self._raise_worker_error()
+        return self.all_labels()
+
+    def _raise_worker_error(self) -> None:
+        error, self._worker_error = self._worker_error, None
+        if error is not None:
+            raise error
+
+    def _start_worker(self) -> None:
+        if self._worker is not None and self._worker.is_alive():
+            return  # the running one will be followed by another propagate() call
+
+        def work() -> None:
+            try:
+                self._learn()
+                self._propagate_all()
+            except BaseException as error:  # reported by the next propagate() or wait()
+                self._worker_error = error
+                log.exception("background learning failed")
+            finally:
+                self.status = {**self.status, "state": "idle"}
+
+        self._worker = threading.Thread(target=work, name="lucid-learning", daemon=True)
+        self._worker.start()
+
+    def _anchor_keys(self) -> frozenset[tuple[int, str]]:
+        return frozenset((frame, labels_digest(decompress_labels(d, self.shape))) for frame, d in self._anchors.items())
+
+    def _learn(self) -> None:
+        """Dream from the annotated frames (each frame's pairs made once) and train: from scratch the first time,
+        then from the current weights."""
+        cfg, learning = self.cfg.tracker, self.cfg.learning
+        with self._lock:
+            anchors = {frame: decompress_labels(d, self.shape) for frame, d in self._anchors.items()}
+            keys = self._anchor_keys()
+        share = max(1, min(learning.pairs_per_frame, learning.max_pairs // max(len(anchors), 1)))
+        pairs: list[TrainingPair] = []
+        self.status = {**self.status, "state": "dreaming"}
+        for frame in sorted(anchors):
+            digest = labels_digest(anchors[frame])
+            cached = self._pairs.get(frame)
+            if cached is None or cached[0] != digest or len(cached[1]) < share:
+                made = frame_pairs(self.video[frame], anchors[frame], frame, cfg, learning, self.video.name)
+                cached = (digest, made)
+            self._pairs[frame] = (digest, cached[1][:share])  # a frame's pairs are a prefix: memory stays bounded
+            pairs.extend(self._pairs[frame][1])
+        for frame in set(self._pairs) - set(anchors):
+            del self._pairs[frame]
+        self.status = {**self.status, "state": "training"}
+        networks = train_networks(self._networks, pairs, cfg, learning, self._trainings, cfg.progress)
+        with self._lock:
+            self._networks = networks
+            self._model = lucid_model(networks, cfg)
+            self._trainings += 1
+            self._model_version += 1
+            self._learned = keys
+            self.status = {"state": "propagating", "model": self._trainings}
+
+    def _flow(self, frame: int, other: int) -> np.ndarray:
+        """DIS flow ``float32 (H, W, 2)`` from ``frame`` to ``other`` (cached)."""
+
+        def compute() -> np.ndarray:
+            return dis_flow(self.video[frame], self.video[other], self.cfg.dis_preset)
+
+        return self._flows.get((frame, other), compute)
+
+    def _extent(self, anchor: int, direction: int, anchors: list[int]) -> list[int]:
+        """The frames tracked from ``anchor`` in ``direction`` (+1 forward, −1 backward): up to the next anchor."""
+        i = anchors.index(anchor)
+        if direction > 0:
+            stop = anchors[i + 1] if i + 1 < len(anchors) else len(self.video)
+            return list(range(anchor + 1, stop))
+        stop = anchors[i - 1] if i > 0 else -1
+        return list(range(anchor - 1, stop, -1))
+
+    def _track(self, start: np.ndarray, start_frame: int, frames: list[int], direction: int) -> Iterator[np.ndarray]:
+        """Labels of ``frames`` (consecutive, in ``direction``) tracked from ``start`` at ``start_frame``."""
+        if self._model is None:
+            labels = start
+            for frame in frames:
+                labels = propagate_labels(labels, self._flow(frame, frame - direction), self.cfg.threshold)
+                yield labels
+            return
+        if not object_ids(start):
+            for _ in frames:
+                yield np.zeros(self.shape, np.int32)
+            return
+        images = (self.video[frame] for frame in frames)
+        yield from self._tracker.follow(self._model, self.video[start_frame], images, start)
+
+    def _chain(self, anchor: int, direction: int, anchors: list[int]) -> _Chain:
+        """The labels tracked from ``anchor`` in ``direction``, reusing what was tracked before from the same anchor
+        labels with the same model."""
+        digest = labels_digest(decompress_labels(self._anchors[anchor], self.shape))
+        extent = self._extent(anchor, direction, anchors)
+        chain = self._chains.get((anchor, direction))
+        if chain is None or chain.digest != digest or chain.model != self._model_version:
+            chain = _Chain(digest, self._model_version)
+            self._chains[(anchor, direction)] = chain
+        kept = {frame: chain.frames[frame] for frame in extent if frame in chain.frames}
+        done = 0
+        while done < len(extent) and extent[done] in kept:
+            done += 1
+        if done < len(extent) or len(kept) != len(chain.frames):
+            self._chain_counter += 1
+            chain.version = self._chain_counter
+        todo = extent[done:]
+        chain.frames = {frame: kept[frame] for frame in extent[:done]}
+        if todo:
+            start_frame = extent[done - 1] if done else anchor
+            start = decompress_labels(chain.frames[start_frame] if done else self._anchors[anchor], self.shape)
+            for frame, labels in zip(todo, self._track(start, start_frame, todo, direction), strict=True):
+                chain.frames[frame] = compress_labels(labels)
+        return chain
+
+    def _propagate_all(self) -> None:
+        """Track every frame from its nearest anchors and merge (only frames whose inputs changed are merged)."""
+        with self._lock:
+            self.status = {**self.status, "state": "propagating"}
+            check_dis_size(self.shape, dis_estimator(self.cfg.dis_preset), self.video.name)
+            anchors = self.annotated
+            chains = {(a, d): self._chain(a, d, anchors) for a in anchors for d in (1, -1)}
+            for key in set(self._chains) - set(chains):
+                del self._chains[key]
+            for frame in range(len(self.video)):
+                if frame in self._anchors:
+                    self._results[frame] = self._anchors[frame]
+                    self._confidence[frame] = np.ones(len(self.ids))
+                    self._merged.pop(frame, None)
+                    continue
+                before, after = nearest_anchors(frame, anchors)
+                forward = chains[(before, 1)] if before is not None else None
+                backward = chains[(after, -1)] if after is not None else None
+                inputs = (before, after, forward and forward.version, backward and backward.version, tuple(self.ids))
+                if self._merged.get(frame) == inputs and frame in self._results:
+                    continue
+                self._results[frame], self._confidence[frame] = self._merge(frame, before, after, forward, backward)
+                self._merged[frame] = inputs
+            self.status = {**self.status, "state": "idle"}
+
+    def _merge(
+        self, frame: int, before: int | None, after: int | None, forward: _Chain | None, backward: _Chain | None
+    ) -> tuple[bytes, np.ndarray]:
+        weight = forward_weight(frame, before, after)
+        if forward is None or backward is None:
+            chain, anchor = (forward, before) if forward is not None else (backward, after)
+            assert chain is not None and anchor is not None
+            conf = math.exp(-abs(frame - anchor) / max(self.cfg.horizon, 1e-9))
+            return chain.frames[frame], np.full(len(self.ids), conf)
+        f = decompress_labels(forward.frames[frame], self.shape)
+        b = decompress_labels(backward.frames[frame], self.shape)
+        merged = merge_directions(f, b, weight, self.cfg.softness)
+        return compress_labels(merged), agreement(f, b, self.ids)
+
+    def _invalidate(self) -> None:
+        self._chains.clear()
+        self._merged.clear()
+        self._results = dict(self._anchors)
+        self._confidence = {frame: np.ones(len(self.ids)) for frame in self._anchors}
+
+    # --- saving -------------------------------------------------------------------------------------------------
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the session to ``folder`` (replaced atomically: an interrupted save leaves the previous one)."""
+        folder = Path(folder)
+        with self._lock, atomic_directory(folder) as tmp:
+            stems = self.video.stems
+            state = {
+                "format": FORMAT_VERSION,
+                "video": {"name": self.video.name, "frames": len(self.video), "shape": list(self.shape)},
+                "source": self.source,
+                "ids": self.ids,
+                "annotated": self.annotated,
+                "marks": {str(frame): [_mark_to_json(m) for m in marks] for frame, marks in self.marks.items()},
+                "history": [asdict(item) for item in self.history],
+                "confidence": {str(frame): conf.tolist() for frame, conf in self._confidence.items()},
+                "trainings": self._trainings,
+                "learned": sorted([frame, digest] for frame, digest in self._learned),
+                "config": asdict(self.cfg),
+            }
+            for frame in self.annotated:
+                write_labels(tmp / "annotated" / f"{stems[frame]}.png", self.labels(frame))
+            for frame in sorted(self._results):
+                write_labels(tmp / "labels" / f"{stems[frame]}.png", self.labels(frame))
+            if self._networks is not None:
+                torch.save({"networks": network_state(self._networks)}, tmp / NETWORKS_FILE)
+            with atomic_path(tmp / SESSION_FILE) as path:
+                path.write_text(json.dumps(state, indent=1))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, video: VideoFrames | None = None) -> InteractiveSession:
+        """Reopen a session :meth:`save` wrote; its video is reopened from the saved source unless given."""
+        folder = Path(folder)
+        path = folder / SESSION_FILE
+        if not path.is_file():
+            raise InputError(folder, f"no {SESSION_FILE}", "a folder written by InteractiveSession.save")
+        try:
+            state = json.loads(path.read_text())
+            cfg = from_container(InteractiveConfig, state["config"], "config")
+            source = state["source"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise InputError(path, f"unreadable session ({error!r})", "a session.json written by Lucid") from None
+        if video is None:
+            if not source.get("path"):
+                raise InputError(path, "the session does not say where its video is", "load(folder, video)")
+            video = open_video(source["path"], source.get("sequence"), source.get("resolution", "480p"), cfg.cache_mb)
+        if len(video) != state["video"]["frames"] or list(video.shape) != state["video"]["shape"]:
+            raise InputError(
+                folder,
+                f"saved for a video of {state['video']['frames']} frames of {state['video']['shape']}",
+                f"the same video (this one: {len(video)} frames of {list(video.shape)})",
+            )
+        session = cls(video, cfg, state["ids"], source)
+        stems = video.stems
+        for frame in state["annotated"]:
+            session._anchors[frame] = compress_labels(read_labels(folder / "annotated" / f"{stems[frame]}.png"))
+        for frame, stem in enumerate(stems):
+            labels_path = folder / "labels" / f"{stem}.png"
+            if labels_path.is_file():
+                session._results[frame] = compress_labels(read_labels(labels_path))
+        session.marks = {int(f): [_mark_from_json(m) for m in marks] for f, marks in state["marks"].items()}
+        session.history = [Interaction(**item) for item in state["history"]]
+        session._confidence = {int(f): np.asarray(c, dtype=np.float64) for f, c in state["confidence"].items()}
+        session._trainings = int(state["trainings"])
+        session._learned = frozenset((int(f), str(d)) for f, d in state["learned"])
+        if (folder / NETWORKS_FILE).is_file():
+            saved = load_checkpoint(folder / NETWORKS_FILE)
+            session._networks = networks_from_state(saved["networks"], cfg.tracker)
+            session._model = lucid_model(session._networks, cfg.tracker)
+            session._model_version = 1
+        session.status = {"state": "idle", "model": session._trainings}
+        return session

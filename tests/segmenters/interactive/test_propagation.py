@@ -1,0 +1,84 @@
+"""Merging the two directions of propagation, and the anchors a frame is tracked from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from foundation.errors import InputError
+from segmenters.interactive.propagation import (
+    agreement,
+    compress_labels,
+    decompress_labels,
+    edge_certainty,
+    forward_weight,
+    merge_directions,
+    nearest_anchors,
+)
+
+
+def test_nearest_anchors_on_both_sides() -> None:
+    assert nearest_anchors(5, [2, 9]) == (2, 9)
+    assert nearest_anchors(1, [2, 9]) == (None, 2)
+    assert nearest_anchors(12, [2, 9]) == (9, None)
+    assert nearest_anchors(9, [2, 9]) == (9, 9)
+
+
+def test_forward_weight_is_the_temporal_closeness() -> None:
+    assert forward_weight(3, 2, 6) == pytest.approx(0.75)
+    assert forward_weight(5, 2, 6) == pytest.approx(0.25)
+    assert forward_weight(7, 6, None) == 1.0
+    assert forward_weight(1, None, 2) == 0.0
+    with pytest.raises(InputError, match="no annotated frame"):
+        forward_weight(1, None, None)
+
+
+def test_merge_takes_the_nearer_direction_where_both_are_sure() -> None:
+    forward = np.zeros((40, 40), np.int32)
+    backward = np.zeros((40, 40), np.int32)
+    forward[5:35, 5:20] = 1  # forward puts the object on the left, backward on the right
+    backward[5:35, 20:35] = 1
+    near_forward = merge_directions(forward, backward, 0.8, softness=0)
+    np.testing.assert_array_equal(near_forward, forward)
+    near_backward = merge_directions(forward, backward, 0.2, softness=0)
+    np.testing.assert_array_equal(near_backward, backward)
+
+
+def test_merge_gives_uncertain_edges_to_the_sure_direction() -> None:
+    forward = np.zeros((40, 40), np.int32)
+    backward = np.zeros((40, 40), np.int32)
+    forward[10:30, 10:30] = 1
+    backward[10:30, 10:32] = 1  # two columns wider
+    merged = merge_directions(forward, backward, 0.55, softness=5)
+    # Where they differ, each pixel goes to the direction with the larger weight × (1 + its certainty there).
+    score_forward = 0.55 * (1 + edge_certainty(forward, 5))
+    score_backward = 0.45 * (1 + edge_certainty(backward, 5))
+    expected = np.where((forward != backward) & (score_backward > score_forward), backward, forward)
+    np.testing.assert_array_equal(merged, expected)
+    assert (merged[10:30, 10:30] == 1).all()
+
+
+def test_edge_certainty_rises_with_the_distance_to_an_edge() -> None:
+    labels = np.zeros((9, 20), np.int32)
+    labels[:, 10:] = 1
+    certainty = edge_certainty(labels, 4.0)
+    row = certainty[4]
+    assert row[9] == 0.0 and row[10] == 0.0  # both pixels of the edge
+    assert row[0] == 1.0 and row[19] == 1.0
+    assert (np.diff(row[:10]) <= 0).all()
+
+
+def test_agreement_is_the_iou_per_object() -> None:
+    a = np.zeros((10, 10), np.int32)
+    b = np.zeros((10, 10), np.int32)
+    a[0:4, 0:5] = 1  # 20 px
+    b[0:4, 0:4] = 1  # 16 px, all inside a's
+    np.testing.assert_allclose(agreement(a, b, [1, 2]), [16 / 20, 1.0])
+
+
+def test_compressed_labels_round_trip() -> None:
+    labels = np.random.default_rng(0).integers(0, 5, (48, 64)).astype(np.int32)
+    data = compress_labels(labels)
+    restored = decompress_labels(data, labels.shape)
+    assert restored.dtype == np.int32
+    np.testing.assert_array_equal(restored, labels)
