@@ -67,6 +67,29 @@ class EvalAppConfig:
     """Pictures in ``<out>/overlays/``: none unless asked for (``overlays.video=true``, ``overlays.strip=true``)."""
 
 
+@dataclass
+class InteractiveAppConfig:
+    """Everything ``lucid-interactive`` reads. ``data``, ``tracker`` and ``profile`` are groups (``conf/<group>/``);
+    ``session`` holds :class:`~segmenters.interactive.session.SessionSettings`."""
+
+    data: Any = MISSING
+    tracker: Any = MISSING
+    profile: Any = MISSING
+    session: Any = MISSING
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    out: str = MISSING
+    """Results: ``<out>/<sequence>/<frame>.png`` (the labels after the last interaction), ``interactions.csv``,
+    ``summary.csv``, ``curve.png``, ``scribbles/<sequence>.json``, ``overlays/``."""
+    interactions: int = 8
+    """Robot interactions per sequence."""
+    parallel: bool = False
+    """Run the sequences in parallel as Dask tasks (one per sequence) on ``cluster``."""
+    overlays: OverlaySchema = field(  # type: ignore[valid-type]
+        default_factory=lambda: OverlaySchema(video=False, gif=False, strip=True)
+    )
+    """Pictures of the final labels in ``<out>/overlays/``."""
+
+
 def tracker_configs() -> dict[str, type]:
     """``conf/tracker/<name>.yaml`` → the dataclass of its tracker's settings (importing torch for some)."""
     from segmenters.baselines.flow_warp import FlowConfig
@@ -82,6 +105,10 @@ def register_configs(trackers: bool = True) -> None:
     store = ConfigStore.instance()
     store.store(name="lucid_track_schema", node=TrackAppConfig)
     store.store(name="lucid_eval_schema", node=EvalAppConfig)
+    store.store(name="lucid_interactive_schema", node=InteractiveAppConfig)
     if trackers:
+        from segmenters.interactive.session import SessionSettings
+
         for name, config in tracker_configs().items():
             store.store(group="schema/tracker", name=name, node=schema(config, instantiable=True))
+        store.store(group="schema", name="session", node=schema(SessionSettings))
