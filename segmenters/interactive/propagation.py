@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from dreaming.synthesis.flow import warp_backward
 from foundation.errors import InputError
 
 
@@ -94,6 +95,18 @@ def agreement(forward: np.ndarray, backward: np.ndarray, ids: Sequence[int]) -> 
         if union:
             values[k] = np.count_nonzero(a & b) / union
     return values
+
+
+def consistent_flow(flow: np.ndarray, back: np.ndarray, tolerance: float = 0.01, slack: float = 0.5) -> np.ndarray:
+    """Where ``flow`` (a → b, ``float32 (H, W, 2)``) is confirmed by ``back`` (b → a): ``bool (H, W)``.
+
+    A pixel of a passes when the round trip returns near it, ``|f + b(x + f)|² < tolerance · (|f|² + |b(x + f)|²) +
+    slack`` (Sundaram et al., ECCV 2010); it fails where it is occluded in b or the flow is wrong — typically the
+    background beside a moving object, into which a propagated mask would otherwise smear.
+    """
+    returned = warp_backward(back, flow)
+    error = np.sum((flow + returned) ** 2, axis=-1)
+    return error < tolerance * (np.sum(flow**2, axis=-1) + np.sum(returned**2, axis=-1)) + slack
 
 
 def compress_labels(labels: np.ndarray) -> bytes:

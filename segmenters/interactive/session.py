@@ -45,6 +45,7 @@ from segmenters.interactive.marks import Click, Scribble, seed_map
 from segmenters.interactive.propagation import (
     agreement,
     compress_labels,
+    consistent_flow,
     decompress_labels,
     forward_weight,
     merge_directions,
@@ -75,6 +76,10 @@ class SessionSettings:
     """DIS preset of the flow propagation."""
     threshold: float = 0.5
     """Flow propagation: a pixel joins an object when its warped soft mask exceeds this."""
+    consistency: bool = False
+    """Flow propagation: pixels whose flow the reverse flow does not confirm become background. Off: on the 10
+    development sequences (flow only, 8 robot interactions) J&F 0.564 with it, 0.567 without — it stops the smearing
+    beside moving objects (motocross-bumps +0.18) but erodes fast ones (dog-agility −0.03, mallard-fly −0.14)."""
     softness: float = 5.0
     """Merging the two directions: a label map is unsure of its edges within this many pixels."""
     horizon: float = 30.0
@@ -471,7 +476,10 @@ class InteractiveSession:
         if self._model is None:
             labels = start
             for frame in frames:
-                labels = propagate_labels(labels, self._flow(frame, frame - direction), self.cfg.threshold)
+                flow = self._flow(frame, frame - direction)
+                labels = propagate_labels(labels, flow, self.cfg.threshold)
+                if self.cfg.consistency:
+                    labels[~consistent_flow(flow, self._flow(frame - direction, frame))] = 0
                 yield labels
             return
         if not object_ids(start):

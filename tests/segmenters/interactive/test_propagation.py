@@ -9,6 +9,7 @@ from foundation.errors import InputError
 from segmenters.interactive.propagation import (
     agreement,
     compress_labels,
+    consistent_flow,
     decompress_labels,
     edge_certainty,
     forward_weight,
@@ -82,3 +83,16 @@ def test_compressed_labels_round_trip() -> None:
     restored = decompress_labels(data, labels.shape)
     assert restored.dtype == np.int32
     np.testing.assert_array_equal(restored, labels)
+
+
+def test_consistent_flow_passes_a_round_trip_and_fails_a_broken_one() -> None:
+    flow = np.zeros((20, 30, 2), np.float32)
+    flow[..., 0] = 2.0  # everything moves 2 px right
+    back = -flow
+    ok = consistent_flow(flow, back)
+    assert ok[:, :27].all()  # the round trip returns home
+    assert not ok[:, 29].any()  # pointing outside frame b: nothing confirms it
+    broken = back.copy()
+    broken[5:10, 12:20] = 0.0  # frame b's pixels there say they did not move: occluded or wrong
+    ok = consistent_flow(flow, broken)
+    assert not ok[5:10, 10:18].any() and ok[12:, :27].all()

@@ -49,8 +49,9 @@ def state(session: InteractiveSession) -> tuple:
     )
 
 
-def test_robot_corrections_raise_jf(embedded: Clip) -> None:
-    session = InteractiveSession(clip_video(embedded), FLOW_ONLY, [1, 2, 3])
+@pytest.mark.parametrize("consistency", [False, True])
+def test_robot_corrections_raise_jf(embedded: Clip, consistency: bool) -> None:
+    session = InteractiveSession(clip_video(embedded), replace(FLOW_ONLY, consistency=consistency), [1, 2, 3])
     steps = run_robot(session, embedded.labels, interactions=4)
     scores = [step.jf for step in steps]
     assert len(steps) == 4
