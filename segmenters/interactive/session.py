@@ -428,8 +428,9 @@ class InteractiveSession:
         """Dream from the annotated frames (each frame's pairs made once) and train: from scratch the first time,
         then from the current weights."""
         cfg, learning = self.cfg.tracker, self.cfg.learning
-        with self._lock:
+        with self._lock:  # the frame cache is not thread-safe: read what is needed while holding the lock
             anchors = {frame: decompress_labels(d, self.shape) for frame, d in self._anchors.items()}
+            images = {frame: self.video[frame] for frame in anchors}
             keys = self._anchor_keys()
         share = max(1, min(learning.pairs_per_frame, learning.max_pairs // max(len(anchors), 1)))
         pairs: list[TrainingPair] = []
@@ -438,7 +439,7 @@ class InteractiveSession:
             digest = labels_digest(anchors[frame])
             cached = self._pairs.get(frame)
             if cached is None or cached[0] != digest or len(cached[1]) < share:
-                made = frame_pairs(self.video[frame], anchors[frame], frame, cfg, learning, self.video.name)
+                made = frame_pairs(images[frame], anchors[frame], frame, cfg, learning, self.video.name)
                 cached = (digest, made)
             self._pairs[frame] = (digest, cached[1][:share])  # a frame's pairs are a prefix: memory stays bounded
             pairs.extend(self._pairs[frame][1])
