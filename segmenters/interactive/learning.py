@@ -23,7 +23,6 @@ from dreaming.synthesis.dream import Scene, dream_pair
 from dreaming.synthesis.seeds import sample_rng
 from foundation.errors import InputError
 from foundation.io import VOID
-from segmenters.lucid.model import LucidModel
 from segmenters.lucid.samples import CropSamples, TrainingPair, from_dream, training_pair
 from segmenters.lucid.tracker import LucidConfig, build_networks
 from segmenters.networks import UNet
@@ -142,21 +141,6 @@ def train_networks(
     samples = CropSamples(pairs, cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed + 1000 * round_index, length)
     train(nets, samples, steps, device, None, progress, autocast_dtype(device, cfg.precision))
     return nets
-
-
-def lucid_model(networks: Mapping[str, UNet], cfg: LucidConfig) -> LucidModel:
-    """The model of trained ``networks`` with ``cfg``'s crops and post-processing."""
-    device = resolve_device(cfg.device)
-    return LucidModel(
-        networks["appearance"],
-        networks.get("motion"),
-        cfg.crop,
-        cfg.motion.direction,
-        cfg.postprocess,
-        device,
-        cfg.track.batch_size,
-        autocast_dtype(device, cfg.precision),
-    )
 
 
 def network_state(networks: Mapping[str, UNet]) -> dict[str, Any]:

@@ -36,7 +36,6 @@ from segmenters.interactive.learning import (
     LearningConfig,
     frame_pairs,
     labels_digest,
-    lucid_model,
     network_state,
     networks_from_state,
     train_networks,
@@ -54,7 +53,7 @@ from segmenters.interactive.propagation import (
 from segmenters.interactive.seeded import SeededConfig, segment_from_marks
 from segmenters.lucid.model import LucidModel
 from segmenters.lucid.samples import TrainingPair
-from segmenters.lucid.tracker import LucidConfig, LucidTracker
+from segmenters.lucid.tracker import LucidConfig, LucidTracker, build_model
 from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow
 from segmenters.training import load_checkpoint
 
@@ -449,7 +448,7 @@ class InteractiveSession:
         networks = train_networks(self._networks, pairs, cfg, learning, self._trainings, cfg.progress)
         with self._lock:
             self._networks = networks
-            self._model = lucid_model(networks, cfg)
+            self._model = build_model(cfg, networks)
             self._trainings += 1
             self._model_version += 1
             self._learned = keys
@@ -629,7 +628,7 @@ class InteractiveSession:
         if (folder / NETWORKS_FILE).is_file():
             saved = load_checkpoint(folder / NETWORKS_FILE)
             session._networks = networks_from_state(saved["networks"], cfg.tracker)
-            session._model = lucid_model(session._networks, cfg.tracker)
+            session._model = build_model(cfg.tracker, session._networks)
             session._model_version = 1
         session.status = {"state": "idle", "model": session._trainings}
         return session

@@ -173,6 +173,27 @@ def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
     return networks
 
 
+def build_model(cfg: LucidConfig, networks: dict[str, UNet], auxiliary: dict[str, UNet] | None = None) -> LucidModel:
+    """The model of trained ``networks`` (and the ``boundary`` / ``matching`` networks of ``auxiliary``) with
+    ``cfg``'s crops, post-processing, device and precision."""
+    auxiliary = auxiliary or {}
+    device = resolve_device(cfg.device)
+    return LucidModel(
+        networks["appearance"],
+        networks.get("motion"),
+        cfg.crop,
+        cfg.motion.direction,
+        cfg.postprocess,
+        device,
+        cfg.track.batch_size,
+        autocast_dtype(device, cfg.precision),
+        auxiliary.get("boundary"),
+        cfg.boundary,
+        auxiliary.get("matching"),
+        cfg.matching,
+    )
+
+
 def checkpoint_settings(cfg: LucidConfig) -> str:
     """What the two networks' checkpoint must match to be resumed: everything that shapes their training (the
     boundary refiner, trained after them, has its own checkpoint: :func:`boundary_settings`)."""
@@ -390,20 +411,7 @@ class LucidTracker:
                 )
                 train(networks, samples, cfg.train, device, checkpoint, cfg.progress, precision)
         auxiliary = self._auxiliary_networks(PairSubset(pairs, training), device, precision, video)
-        model = LucidModel(
-            networks["appearance"],
-            networks.get("motion"),
-            cfg.crop,
-            cfg.motion.direction,
-            cfg.postprocess,
-            device,
-            cfg.track.batch_size,
-            precision,
-            auxiliary.get("boundary"),
-            cfg.boundary,
-            auxiliary.get("matching"),
-            cfg.matching,
-        )
+        model = build_model(cfg, networks, auxiliary)
         if cfg.tuning.enabled:
             if tuned is None:
                 with timed(times, "tune"):
