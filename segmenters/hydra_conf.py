@@ -55,6 +55,10 @@ class EvalAppConfig:
     data: Any = MISSING
     results: str = MISSING
     """Folder of ``<sequence>/<frame>.png`` label PNGs."""
+    task: str = "semi-supervised"
+    """The DAVIS protocol: ``semi-supervised`` (the objects' ids, every frame but the first and the last) or
+    ``unsupervised`` (up to 20 candidates of any ids matched to the objects, every frame; also writes
+    ``matching.csv`` and the DAVIS-2016 figures of all candidates as one mask, ``binary_*.csv``)."""
     out: str | None = None
     """Where the CSVs, ``plots/`` and ``overlays/`` go; null: the results folder, as the official toolkit."""
     plots: bool = False

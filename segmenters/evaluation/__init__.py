@@ -1,5 +1,7 @@
 """DAVIS semi-supervised evaluation (J region similarity, F boundary accuracy), identical to the official toolkit
-except that the objects are the ids present in the first annotation, not ``1..max`` (:mod:`.benchmark`)."""
+except that the objects are the ids present in the first annotation, not ``1..max`` (:mod:`.benchmark`); and the
+unsupervised one, candidates matched to the objects (DAVIS 2017) or taken together (DAVIS 2016) (:mod:`.unsupervised`).
+"""
 
 from segmenters.evaluation.benchmark import (
     GLOBAL_COLUMNS,
@@ -25,27 +27,63 @@ from segmenters.evaluation.metrics import (
     tolerance_radius,
 )
 from segmenters.evaluation.report import format_report, write_csvs
+from segmenters.evaluation.unsupervised import (
+    MAX_CANDIDATES,
+    Matching,
+    Pair,
+    UnsupervisedEvaluation,
+    evaluate_binary,
+    evaluate_binary_sequence,
+    evaluate_unsupervised,
+    evaluate_unsupervised_sequence,
+    match_candidates,
+    matching_rows,
+    missing_unsupervised_results,
+    pair_scores,
+    score_candidates,
+    score_union,
+    unsupervised_frames,
+    write_binary_csvs,
+    write_matching_csv,
+)
 
 __all__ = [
     "BOUNDARY_TOLERANCE",
     "GLOBAL_COLUMNS",
+    "MAX_CANDIDATES",
     "PER_SEQUENCE_COLUMNS",
     "Evaluation",
+    "Matching",
     "ObjectScores",
+    "Pair",
     "SequenceScores",
     "Statistics",
+    "UnsupervisedEvaluation",
     "boundary_f",
     "boundary_map",
     "evaluate",
+    "evaluate_binary",
+    "evaluate_binary_sequence",
     "evaluate_sequence",
+    "evaluate_unsupervised",
+    "evaluate_unsupervised_sequence",
     "format_report",
     "has_ground_truth",
     "jaccard",
+    "match_candidates",
+    "matching_rows",
     "missing_results",
+    "missing_unsupervised_results",
+    "pair_scores",
     "read_result",
+    "score_candidates",
     "score_frame",
+    "score_union",
     "scored_frames",
     "statistics",
     "tolerance_radius",
+    "unsupervised_frames",
+    "write_binary_csvs",
     "write_csvs",
+    "write_matching_csv",
 ]

@@ -123,7 +123,7 @@ def missing_results(sequences: Iterable[Sequence], results: str | os.PathLike[st
     ]
 
 
-def _describe_missing(missing: list[Path]) -> str:
+def describe_missing(missing: list[Path]) -> str:
     """``seq/00003.png, seq/00007.png; other/ (no such folder)``: missing files listed by sequence, up to a limit."""
     by_folder: dict[Path, list[str]] = {}
     for path in missing:
@@ -152,7 +152,8 @@ def read_result(path: str | os.PathLike[str]) -> np.ndarray:
     return labels if ((values == 0) | (values == 255)).all() else values.astype(np.int32)
 
 
-def _ground_truth(path: Path) -> np.ndarray:
+def ground_truth(path: Path) -> np.ndarray:
+    """The ground-truth labels at ``path``: ``int32 (H, W)``, void made background."""
     labels = read_labels(path)
     labels[labels == VOID] = 0
     return labels
@@ -181,13 +182,13 @@ def evaluate_sequence(
     """Score the result frames ``<results>/<sequence>/<stem>.png`` of one sequence."""
     stems = scored_frames(sequence)
     first = sequence.annotations[min(sequence.annotations)]
-    ids = object_ids(_ground_truth(first))
+    ids = object_ids(ground_truth(first))
     if not ids:
         raise InputError(first, "no object", "a first frame with objects")
     j = np.empty((len(ids), len(stems)))
     f = np.empty((len(ids), len(stems)))
     for index, stem in enumerate(stems):
-        truth = _ground_truth(sequence.annotations[stem])
+        truth = ground_truth(sequence.annotations[stem])
         path = Path(results) / sequence.name / f"{stem}.png"
         prediction = read_result(path)
         if prediction.shape != truth.shape:
@@ -217,7 +218,7 @@ def evaluate(
     if missing:
         raise InputError(
             results,
-            f"{len(missing)} result frame(s) missing: {_describe_missing(missing)}",
+            f"{len(missing)} result frame(s) missing: {describe_missing(missing)}",
             "<sequence>/<frame>.png for every frame but the first and last (or select sequences with "
             "data.sequences=[...])",
         )

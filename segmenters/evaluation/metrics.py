@@ -19,7 +19,7 @@ BOUNDARY_TOLERANCE = 0.008
 """Boundary match tolerance as a fraction of the image diagonal (8 px at 854x480)."""
 
 
-def _ratio_or_one(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+def ratio_or_one(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """``numerator / denominator`` with ``0 / 0 = 1`` (nothing to find and nothing found is a perfect score)."""
     return np.where(denominator == 0, 1.0, numerator / np.maximum(denominator, 1))
 
@@ -34,7 +34,7 @@ def jaccard(prediction: np.ndarray, truth: np.ndarray) -> np.ndarray:
     Returns:
         ``float64 (...)``.
     """
-    return _ratio_or_one(_count(prediction & truth), _count(prediction | truth))
+    return ratio_or_one(_count(prediction & truth), _count(prediction | truth))
 
 
 def boundary_map(mask: np.ndarray) -> np.ndarray:
@@ -90,8 +90,8 @@ def boundary_f(prediction: np.ndarray, truth: np.ndarray, tolerance: float = BOU
     radius = tolerance_radius(*truth.shape[-2:], tolerance)
     predicted, actual = boundary_map(prediction), boundary_map(truth)
     shape = truth.shape[:-2]
-    precision = _ratio_or_one(_near_counts(predicted, actual, radius).reshape(shape), _count(predicted))
-    recall = _ratio_or_one(_near_counts(actual, predicted, radius).reshape(shape), _count(actual))
+    precision = ratio_or_one(_near_counts(predicted, actual, radius).reshape(shape), _count(predicted))
+    recall = ratio_or_one(_near_counts(actual, predicted, radius).reshape(shape), _count(actual))
     total = precision + recall
     return np.where(total == 0, 0.0, 2 * precision * recall / np.where(total == 0, 1.0, total))
 

@@ -27,7 +27,7 @@ def per_sequence_rows(evaluation: Evaluation) -> list[list[str]]:
     return [list(PER_SEQUENCE_COLUMNS), *rows]
 
 
-def _csv_text(rows: list[list[str]]) -> str:
+def csv_text(rows: list[list[str]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerows(rows)
     return buffer.getvalue()
@@ -38,7 +38,7 @@ def write_csvs(evaluation: Evaluation, folder: str | os.PathLike[str]) -> tuple[
     paths = (Path(folder) / GLOBAL_CSV, Path(folder) / PER_SEQUENCE_CSV)
     for path, rows in zip(paths, (global_rows(evaluation), per_sequence_rows(evaluation)), strict=True):
         with atomic_path(path) as tmp:
-            tmp.write_text(_csv_text(rows), encoding="utf-8")
+            tmp.write_text(csv_text(rows), encoding="utf-8")
     return paths
 
 
