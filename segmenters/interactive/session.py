@@ -30,6 +30,7 @@ import torch
 from foundation.errors import InputError
 from foundation.io import VOID, atomic_directory, atomic_path, object_ids, read_labels, write_labels
 from foundation.settings import from_container
+from foundation.timing import timed
 from segmenters.baselines.flow_warp import propagate_labels
 from segmenters.interactive.frames import LruCache, VideoFrames, open_video
 from segmenters.interactive.learning import (
@@ -199,6 +200,8 @@ class InteractiveSession:
         self.status: dict[str, Any] = {"state": "idle", "model": 0}
         """What the session is doing: ``state`` (idle, dreaming, training, propagating) and ``model`` (how many
         trainings its networks have had)."""
+        self.timings: dict[str, float] = {}
+        """Seconds spent so far in each stage: ``dream``, ``train``, ``track`` (propagation)."""
         self._tracker = LucidTracker(**asdict(self.cfg.tracker))
 
     @classmethod
@@ -434,6 +437,24 @@ class InteractiveSession:
         share = max(1, min(learning.pairs_per_frame, learning.max_pairs // max(len(anchors), 1)))
         pairs: list[TrainingPair] = []
         self.status = {**self.status, "state": "dreaming"}
+        with timed(self.timings, "dream"):
+            self._dream(anchors, images, share, pairs)
+        self.status = {**self.status, "state": "training"}
+        with timed(self.timings, "train"):
+            networks = train_networks(self._networks, pairs, cfg, learning, self._trainings, cfg.progress)
+        with self._lock:
+            self._networks = networks
+            self._model = build_model(cfg, networks)
+            self._trainings += 1
+            self._model_version += 1
+            self._learned = keys
+            self.status = {"state": "propagating", "model": self._trainings}
+
+    def _dream(
+        self, anchors: dict[int, np.ndarray], images: dict[int, np.ndarray], share: int, pairs: list[TrainingPair]
+    ) -> None:
+        """Append ``share`` training pairs of each annotated frame to ``pairs`` (each frame's made once)."""
+        cfg, learning = self.cfg.tracker, self.cfg.learning
         for frame in sorted(anchors):
             digest = labels_digest(anchors[frame])
             cached = self._pairs.get(frame)
@@ -444,15 +465,6 @@ class InteractiveSession:
             pairs.extend(self._pairs[frame][1])
         for frame in set(self._pairs) - set(anchors):
             del self._pairs[frame]
-        self.status = {**self.status, "state": "training"}
-        networks = train_networks(self._networks, pairs, cfg, learning, self._trainings, cfg.progress)
-        with self._lock:
-            self._networks = networks
-            self._model = build_model(cfg, networks)
-            self._trainings += 1
-            self._model_version += 1
-            self._learned = keys
-            self.status = {"state": "propagating", "model": self._trainings}
 
     def _flow(self, frame: int, other: int) -> np.ndarray:
         """DIS flow ``float32 (H, W, 2)`` from ``frame`` to ``other`` (cached)."""
@@ -516,7 +528,7 @@ class InteractiveSession:
 
     def _propagate_all(self) -> None:
         """Track every frame from its nearest anchors and merge (only frames whose inputs changed are merged)."""
-        with self._lock:
+        with self._lock, timed(self.timings, "track"):
             self.status = {**self.status, "state": "propagating"}
             check_dis_size(self.shape, dis_estimator(self.cfg.dis_preset), self.video.name)
             anchors = self.annotated
