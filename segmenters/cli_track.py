@@ -26,10 +26,17 @@ from foundation.davis import Sequence, select_sequences
 from foundation.errors import EXIT_FAILED, InputError, cli_entry, describe
 from foundation.io import atomic_path, writable_folder
 from foundation.settings import check_mandatory, config_error, hydra_errors
-from segmenters.cli_eval import any_overlays, overlay_options, score_and_report, write_overlays
+from segmenters.cli_eval import (
+    any_overlays,
+    overlay_options,
+    score_and_report,
+    score_and_report_unsupervised,
+    write_overlays,
+)
 from segmenters.evaluation import has_ground_truth
 from segmenters.hydra_conf import register_configs
 from segmenters.tracking import (
+    Discoverer,
     Failures,
     StageTimes,
     Tracker,
@@ -76,14 +83,14 @@ def _kept_times(cfg: DictConfig, out: Path, sequences: list[Sequence]) -> StageT
     return {seq.name: previous[seq.name] for seq in sequences if seq.name in previous and has_results(seq, out)}
 
 
-def _tracker(cfg: DictConfig) -> Tracker:
+def _tracker(cfg: DictConfig) -> Tracker | Discoverer:
     """The tracker ``cfg.tracker`` describes; what its class refuses is an :class:`InputError` naming the setting."""
     try:
         tracker = instantiate(cfg.tracker)
     except InstantiationException as error:
         raise config_error(error, "tracker") from None
-    if not isinstance(tracker, Tracker):
-        raise InputError("tracker", f"{type(tracker).__name__} has no track() method", "a Tracker")
+    if not isinstance(tracker, Tracker | Discoverer):
+        raise InputError("tracker", f"{type(tracker).__name__} has no track() or discover() method", "a tracker")
     return tracker
 
 
@@ -147,7 +154,8 @@ def run(cfg: DictConfig) -> None:
         if unscored:
             log.warning("not evaluated (not every frame annotated): %s", ", ".join(unscored))
         if annotated:
-            score_and_report(annotated, out, out, cfg.plots, cfg.workers)
+            score = score_and_report_unsupervised if isinstance(tracker, Discoverer) else score_and_report
+            score(annotated, out, out, cfg.plots, cfg.workers)
     if any_overlays(options):
         write_overlays(finished, out, out, options)
     if failures:

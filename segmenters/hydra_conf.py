@@ -99,8 +99,9 @@ def tracker_configs() -> dict[str, type]:
     from segmenters.baselines.flow_warp import FlowConfig
     from segmenters.lucid.tracker import LucidConfig
     from segmenters.oneshot.tracker import OneShotConfig
+    from segmenters.unsupervised.tracker import UnsupervisedConfig
 
-    return {"flow": FlowConfig, "lucid": LucidConfig, "oneshot": OneShotConfig}
+    return {"flow": FlowConfig, "lucid": LucidConfig, "oneshot": OneShotConfig, "unsupervised": UnsupervisedConfig}
 
 
 def register_configs(trackers: bool = True) -> None:

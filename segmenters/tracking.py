@@ -1,6 +1,7 @@
-"""The tracker interface, and running a tracker over DAVIS sequences into a results folder.
+"""The tracker interfaces, and running a tracker over DAVIS sequences into a results folder.
 
-A tracker takes the frames of a video and the labels of its first frame and yields one label map per frame. Results
+A tracker takes the frames of a video and the labels of its first frame and yields one label map per frame; a
+discoverer (unsupervised) takes the frames alone and finds the objects itself. Results
 are written as ``<out>/<sequence>/<frame stem>.png`` DAVIS palette PNGs; a sequence's folder appears only once all of
 its frames are written, so a partially written results folder never looks complete.
 """
@@ -26,6 +27,7 @@ from foundation.davis import Sequence
 from foundation.errors import InputError, describe
 from foundation.io import VOID, atomic_directory, atomic_path, object_ids, read_frame, read_labels, write_labels
 from foundation.timing import timed
+from segmenters.interactive.frames import VideoFrames, sequence_frames
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -51,6 +53,24 @@ class Tracker(Protocol):
             ``int32 (H, W)`` labels per frame using only the ids of ``first_labels``; frame 0 is ``first_labels``.
         """
         ...
+
+
+@runtime_checkable
+class Discoverer(Protocol):
+    """Unsupervised video object segmentation: the objects are found with no annotation."""
+
+    def discover(self, video: VideoFrames) -> Iterator[np.ndarray]:
+        """Segment every frame of ``video``.
+
+        Yields:
+            ``int32 (H, W)`` labels per frame: 0 background, at most :data:`MAX_DISCOVERED` object ids, each the same
+            object in every frame, no overlaps.
+        """
+        ...
+
+
+MAX_DISCOVERED = 20
+"""Most objects a discoverer may return (the DAVIS unsupervised benchmark's limit)."""
 
 
 def annotated_first_frame(
@@ -99,17 +119,25 @@ def has_results(sequence: Sequence, out: str | os.PathLike[str]) -> bool:
     return all((folder / f"{frame.stem}.png").is_file() for frame in sequence.frames)
 
 
-def track_sequence(tracker: Tracker, sequence: Sequence, out: str | os.PathLike[str], progress: bool = True) -> Path:
-    """Track ``sequence`` from its first annotation and write ``<out>/<sequence>/<frame stem>.png``.
+def track_sequence(
+    tracker: Tracker | Discoverer, sequence: Sequence, out: str | os.PathLike[str], progress: bool = True
+) -> Path:
+    """Track ``sequence`` from its first annotation (a :class:`Discoverer`: with no annotation) and write
+    ``<out>/<sequence>/<frame stem>.png``.
 
     Returns:
         The sequence's result folder.
     """
-    labels = first_labels(sequence)
-    allowed = {0, *object_ids(labels)}
-    target = Path(out) / sequence.name
-    with atomic_directory(target) as tmp:
+    if isinstance(tracker, Discoverer):
+        video = sequence_frames(sequence)
+        shape, outputs, allowed = video.shape, tracker.discover(video), None
+    else:
+        labels = first_labels(sequence)
+        shape, allowed = labels.shape, {0, *object_ids(labels)}
         outputs = tracker.track(_frames(sequence, labels.shape), labels, name=sequence.name)
+    target = Path(out) / sequence.name
+    seen: set[int] = set()
+    with atomic_directory(target) as tmp:
         count = 0
         for frame_path, result in tqdm(
             zip(sequence.frames, outputs, strict=False),
@@ -118,14 +146,18 @@ def track_sequence(tracker: Tracker, sequence: Sequence, out: str | os.PathLike[
             disable=not progress,
             leave=False,
         ):
-            if result.shape != labels.shape or not np.issubdtype(result.dtype, np.integer):
+            if result.shape != shape or not np.issubdtype(result.dtype, np.integer):
                 raise RuntimeError(
                     f"{type(tracker).__name__} returned {result.dtype} {result.shape} for {frame_path}, "
-                    f"expected int {labels.shape}"
+                    f"expected int {shape}"
                 )
-            extra = set(np.unique(result).tolist()) - allowed
-            if extra:
-                raise RuntimeError(f"{type(tracker).__name__} invented object ids {sorted(extra)} for {frame_path}")
+            ids = set(np.unique(result).tolist())
+            if allowed is not None and ids - allowed:
+                invented = sorted(ids - allowed)
+                raise RuntimeError(f"{type(tracker).__name__} invented object ids {invented} for {frame_path}")
+            seen |= ids - {0}
+            if len(seen) > MAX_DISCOVERED:
+                raise RuntimeError(f"{type(tracker).__name__} returned more than {MAX_DISCOVERED} objects")
             write_labels(tmp / f"{frame_path.stem}.png", result)
             count += 1
         if count != len(sequence.frames):
@@ -142,7 +174,7 @@ Failures = dict[str, Exception]
 OnDone = Callable[[str, dict[str, float]], None]
 """Called with a sequence's name and stage times as soon as it is written."""
 
-STAGES = ("dream", "train", "tune", "track")
+STAGES = ("discover", "dream", "train", "tune", "track")
 """The stages a learning tracker reports in ``stage_times``, in pipeline order."""
 
 
@@ -174,7 +206,7 @@ def _failed(name: str, error: Exception, failures: Failures | None, trace: str =
 
 
 def track_sequences(
-    tracker: Tracker,
+    tracker: Tracker | Discoverer,
     sequences: Iterable[Sequence],
     out: str | os.PathLike[str],
     progress: bool = True,

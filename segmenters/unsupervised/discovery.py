@@ -1,0 +1,271 @@
+"""Discovering the objects of a video from motion, with no annotation: per-frame candidates linked into tracks.
+
+In one pass over the frames (at most three in memory, at the analysis size): DIS flow to both neighbours; the
+camera's motion (a homography fitted by RANSAC) taken out, leaving each pixel's own motion — the smaller of the two
+directions, so that a disoccluded halo beside a moving object does not count; that residual averaged with the
+neighbours' brought along the flow; pixels above Otsu's threshold (and ``min_motion`` px) snapped to the colours by
+GrabCut; split into connected regions (the candidates). Each candidate continues the track whose last mask, carried
+along the flow, it overlaps most (IoU ≥ ``link_iou``), else starts one. Tracks are ranked by salience × persistence
+(the sum over their frames of how much more they move than their surroundings); short and weak ones are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from foundation.errors import InputError
+from segmenters.interactive.frames import VideoFrames
+from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow
+from segmenters.unsupervised.functional import (
+    instances,
+    iou,
+    motion_contrast,
+    motion_mask,
+    refine_by_colour,
+    residual_motion,
+    temporal_motion,
+    warp_to,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    """How objects are found from motion (``tracker.discovery.*``)."""
+
+    max_side: int = 480
+    """Analysis size: frames are scaled down to this longest side (px) for flow and candidates."""
+    dis_preset: str = "medium"
+    stride: int = 1
+    """Motion is measured between frames this far apart (then per frame). 3 lets slow objects stand out of the
+    noise but loses fast ones: candidates' J 0.36 against 0.45 with 1 on the 10 development sequences."""
+    homography_step: int = 8
+    """The camera's homography is fitted to the flow sampled every this many pixels."""
+    ransac_threshold: float = 1.0
+    """RANSAC inlier distance (px at the analysis size)."""
+    min_motion: float = 0.7
+    """Pixels moving less than this apart from the camera (px per frame) are never foreground."""
+    min_area: float = 0.005
+    """Candidates smaller than this fraction of the frame are dropped."""
+    refine: bool = True
+    """Snap the motion masks to the colours (GrabCut)."""
+    refine_iterations: int = 3
+    link_iou: float = 0.3
+    """A candidate continues a track when it overlaps the track's last mask, carried along the flow, this much."""
+    max_gap: int = 5
+    """A track missed for more frames than this ends (its mask is carried along the flow meanwhile)."""
+    min_length: float = 0.2
+    """Tracks spanning fewer than this fraction of the frames (and fewer than 3) are dropped."""
+    relative_score: float = 0.3
+    """Tracks scoring less than this fraction of the best track are dropped."""
+    max_objects: int = 20
+    """At most this many tracks are kept (the DAVIS unsupervised benchmark's limit)."""
+
+    def __post_init__(self) -> None:
+        dis_estimator(self.dis_preset, "tracker.discovery.dis_preset")
+        for name in ("max_side", "stride", "homography_step", "refine_iterations", "max_objects"):
+            if getattr(self, name) < 1:
+                raise InputError(f"tracker.discovery.{name}", f"{getattr(self, name)}", "at least 1")
+        for name in ("min_area", "link_iou", "min_length", "relative_score"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise InputError(f"tracker.discovery.{name}", f"{getattr(self, name)}", "a fraction in [0, 1]")
+        if self.max_gap < 0 or self.min_motion < 0 or self.ransac_threshold <= 0:
+            raise InputError("tracker.discovery", "a negative gap or motion, or a non-positive RANSAC threshold", "")
+
+
+@dataclass
+class Track:
+    """One object found in several frames: its masks (``bool (h, w)`` at the analysis size, bit-packed) and, per
+    frame, how much it moves against its surroundings, how well colour and motion agree on it, and how well it
+    continues the previous frame."""
+
+    masks: dict[int, bytes] = field(default_factory=dict)
+    contrast: dict[int, float] = field(default_factory=dict)
+    agreement: dict[int, float] = field(default_factory=dict)
+    link: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> list[int]:
+        return sorted(self.masks)
+
+    @property
+    def score(self) -> float:
+        """Salience × persistence: the sum over its frames of its (positive) motion contrast."""
+        return float(sum(max(c, 0.0) for c in self.contrast.values()))
+
+    def mask(self, frame: int, shape: tuple[int, int]) -> np.ndarray:
+        """``bool (h, w)`` mask at ``frame`` (all false where the track is absent)."""
+        data = self.masks.get(frame)
+        if data is None:
+            return np.zeros(shape, bool)
+        return np.unpackbits(np.frombuffer(data, np.uint8), count=shape[0] * shape[1]).reshape(shape).astype(bool)
+
+    def reliability(self, frame: int) -> float:
+        """How much to trust the mask at ``frame`` as an annotation: consistent with both neighbours along the flow,
+        agreed on by colour and motion, moving against its surroundings."""
+        links = [self.link[f] for f in (frame, frame + 1) if f in self.link and f - 1 in self.masks]
+        stability = float(np.mean(links)) if links else 0.0
+        return stability * self.agreement.get(frame, 0.0) * max(self.contrast.get(frame, 0.0), 0.0)
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """The kept tracks of a video, best first (object ``k + 1`` is ``tracks[k]``), at the analysis size."""
+
+    frames: int
+    shape: tuple[int, int]
+    """``(h, w)`` of the analysis size."""
+    tracks: tuple[Track, ...]
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return tuple(range(1, len(self.tracks) + 1))
+
+    def labels(self, frame: int, size: tuple[int, int]) -> np.ndarray:
+        """``int32 (H, W)`` labels of ``frame`` at ``size``: object ``k + 1`` where track ``k`` is; a better-ranked
+        track wins where two overlap."""
+        labels = np.zeros(size, np.int32)
+        for object_id in reversed(self.ids):
+            mask = self.tracks[object_id - 1].mask(frame, self.shape)
+            if mask.any():
+                scaled = cv2.resize(mask.astype(np.float32), size[::-1], interpolation=cv2.INTER_LINEAR) > 0.5
+                labels[scaled] = object_id
+        return labels
+
+    def anchors(self, per_object: int, limit: int) -> list[int]:
+        """The frames to annotate with these labels: each track's ``per_object`` most reliable frames, at least
+        ``frames / (2 · per_object)`` apart, at most ``limit`` over all (the most reliable first), in order."""
+        spacing = max(1, self.frames // (2 * per_object))
+        chosen: dict[int, float] = {}
+        for track in self.tracks:
+            picked: list[int] = []
+            for frame in sorted(track.frames, key=lambda f: (-track.reliability(f), f)):
+                if len(picked) == per_object:
+                    break
+                if all(abs(frame - other) >= spacing for other in picked):
+                    picked.append(frame)
+            for frame in picked:
+                chosen[frame] = max(chosen.get(frame, 0.0), track.reliability(frame))
+        best = sorted(chosen, key=lambda f: (-chosen[f], f))[:limit]
+        return sorted(best)
+
+
+def analysis_size(shape: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """``(h, w)`` of frames of ``shape`` scaled down to ``max_side`` (never up)."""
+    scale = min(1.0, max_side / max(shape))
+    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+
+
+@dataclass
+class _Candidate:
+    mask: np.ndarray
+    contrast: float
+    agreement: float
+
+
+def _candidates(image: np.ndarray, motion: np.ndarray, cfg: DiscoveryConfig) -> list[_Candidate]:
+    rough = motion_mask(motion, cfg.min_motion, cfg.min_area)
+    refined = refine_by_colour(image, rough, cfg.refine_iterations) if cfg.refine else rough
+    found = []
+    for mask in instances(refined, cfg.min_area):
+        near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=10) > 0
+        found.append(_Candidate(mask, motion_contrast(motion, mask), iou(mask, rough & near)))
+    return found
+
+
+def _frame_motion(video: VideoFrames, cfg: DiscoveryConfig, size: tuple[int, int]) -> Iterator[tuple[Any, ...]]:
+    """Per frame ``t`` in order: ``(t, image, motion, flow t → t − 1 or None)`` — the frame at the analysis size,
+    its residual motion (px per frame, the smaller of the two directions, each over ``stride`` frames) averaged with
+    its neighbours' (:func:`temporal_motion`), and the flow that links tracks. Frames and flows are kept only while
+    a later frame needs them."""
+    frames, stride = len(video), cfg.stride
+    images: dict[int, np.ndarray] = {}
+    flows: dict[tuple[int, int], np.ndarray] = {}
+    motion: dict[int, np.ndarray] = {}
+
+    def image(t: int) -> np.ndarray:
+        if t not in images:
+            images[t] = cv2.resize(video[t], size[::-1], interpolation=cv2.INTER_AREA)
+        return images[t]
+
+    def flow(a: int, b: int) -> np.ndarray:
+        if (a, b) not in flows:
+            flows[(a, b)] = dis_flow(image(a), image(b), cfg.dis_preset)
+        return flows[(a, b)]
+
+    def own_motion(t: int) -> np.ndarray:
+        others = {min(max(t + step, 0), frames - 1) for step in (stride, -stride)} - {t}
+        parts = [
+            residual_motion(flow(t, other), cfg.homography_step, cfg.ransac_threshold) / abs(other - t)
+            for other in sorted(others)
+        ]
+        return np.minimum.reduce(parts) if parts else np.zeros(size, np.float32)
+
+    for t in range(frames):
+        motion[t] = own_motion(t)
+        for s in [t - 1] * (t >= 1) + [t] * (t == frames - 1):
+            to_previous = flow(s, s - 1) if s > 0 else None
+            to_next = flow(s, s + 1) if s + 1 < frames else None
+            smoothed = temporal_motion(motion[s], motion.get(s - 1), to_previous, motion.get(s + 1), to_next)
+            yield s, image(s), smoothed, to_previous
+        for t_old in [f for f in images if f < t - stride]:
+            del images[t_old]
+        for key in [key for key in flows if min(key) < t - stride]:
+            del flows[key]
+        motion.pop(t - 2, None)
+
+
+def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: bool = False) -> Discovery:
+    """Find the moving objects of ``video`` and track them (see the module's docstring)."""
+    cfg = cfg or DiscoveryConfig()
+    size = analysis_size(video.shape, cfg.max_side)
+    check_dis_size(size, dis_estimator(cfg.dis_preset), f"{video.name} at the analysis size")
+    frames = len(video)
+    tracks: list[Track] = []
+    carried: dict[int, tuple[np.ndarray, int]] = {}  # open track → (its last mask carried to the frame, frames missed)
+    for t, image, motion, to_previous in tqdm(
+        _frame_motion(video, cfg, size), total=frames, desc=f"discover {video.name}", disable=not progress, leave=False
+    ):
+        if to_previous is not None:
+            carried = {k: (warp_to(m.astype(np.float32), to_previous) > 0.5, gap) for k, (m, gap) in carried.items()}
+        found = _candidates(image, motion, cfg)
+        overlaps = sorted(
+            ((iou(c.mask, m), i, k) for i, c in enumerate(found) for k, (m, _) in carried.items()), reverse=True
+        )
+        assigned: dict[int, tuple[int, float]] = {}
+        for overlap, i, k in overlaps:
+            if overlap < cfg.link_iou:
+                break
+            if i not in assigned and k not in {a for a, _ in assigned.values()}:
+                assigned[i] = (k, overlap)
+        for i, candidate in enumerate(found):
+            if i in assigned:
+                k, overlap = assigned[i]
+            else:
+                k, overlap = len(tracks), 0.0
+                tracks.append(Track())
+            track = tracks[k]
+            track.masks[t] = np.packbits(candidate.mask).tobytes()
+            track.contrast[t], track.agreement[t], track.link[t] = candidate.contrast, candidate.agreement, overlap
+            carried[k] = (candidate.mask, 0)
+        matched = {k for k, _ in assigned.values()} | {k for k in carried if t in tracks[k].masks}
+        missed = {k: gap + (k not in matched) for k, (_, gap) in carried.items()}
+        carried = {k: (m, missed[k]) for k, (m, _) in carried.items() if missed[k] <= cfg.max_gap}
+    return Discovery(frames, size, _kept(tracks, frames, cfg))
+
+
+def _kept(tracks: list[Track], frames: int, cfg: DiscoveryConfig) -> tuple[Track, ...]:
+    long_enough = [t for t in tracks if len(t.masks) >= min(max(3, cfg.min_length * frames), frames)]
+    ranked = sorted(long_enough, key=lambda t: (-t.score, t.frames[0]))
+    if not ranked or ranked[0].score <= 0:
+        return ()
+    best = ranked[0].score
+    return tuple(t for t in ranked if t.score >= cfg.relative_score * best)[: cfg.max_objects]

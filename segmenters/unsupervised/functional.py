@@ -1,0 +1,130 @@
+"""Pure array functions of object discovery: camera motion, residual motion, motion masks and their refinement.
+
+Flows are ``float32 (H, W, 2)`` from one frame to another: pixel ``(x, y)`` is seen at ``(x + dx, y + dy)`` in the
+other frame (:func:`~segmenters.optical_flow.dis_flow`). Masks are ``bool (H, W)``.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from skimage.filters import threshold_otsu
+
+
+def pixel_grid(shape: tuple[int, int]) -> np.ndarray:
+    """``float32 (H, W, 2)`` of every pixel's ``(x, y)``."""
+    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    return np.stack([xs, ys], axis=-1)
+
+
+def camera_flow(flow: np.ndarray, step: int = 8, threshold: float = 1.0) -> np.ndarray:
+    """The flow ``float32 (H, W, 2)`` of the dominant motion in ``flow``: a homography fitted by RANSAC
+    (``threshold`` px) to ``flow`` sampled every ``step`` px. On a panning or zooming camera the background is the
+    dominant motion; without a fit (too few samples or no consensus) the camera is taken as still."""
+    height, width = flow.shape[:2]
+    ys, xs = np.mgrid[step // 2 : height : step, step // 2 : width : step]
+    source = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
+    target = source + flow[ys.ravel(), xs.ravel()]
+    homography = None
+    if len(source) >= 4:
+        # OpenCV's RANSAC draws from its own generator: seeded, so the same flow gives the same fit.
+        cv2.setRNGSeed(0)
+        homography, _ = cv2.findHomography(source, target, cv2.RANSAC, threshold, maxIters=2000, confidence=0.995)
+    if homography is None:
+        return np.zeros_like(flow)
+    grid = pixel_grid((height, width))
+    moved = cv2.perspectiveTransform(grid.reshape(-1, 1, 2), homography).reshape(height, width, 2)
+    return (moved - grid).astype(np.float32)
+
+
+def residual_motion(flow: np.ndarray, step: int = 8, threshold: float = 1.0) -> np.ndarray:
+    """``float32 (H, W)``: how far each pixel moves apart from the camera (:func:`camera_flow`), in pixels."""
+    return np.linalg.norm(flow - camera_flow(flow, step, threshold), axis=-1)
+
+
+def warp_to(values: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``values`` of another frame ``float32 (H, W)`` brought onto this frame: sampled (bilinearly) where ``flow``
+    (this frame → the other) says each pixel is seen there; the border is repeated outside."""
+    grid = pixel_grid(flow.shape[:2]) + flow
+    return cv2.remap(
+        values.astype(np.float32), grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def temporal_motion(
+    motion: np.ndarray,
+    previous: np.ndarray | None,
+    to_previous: np.ndarray | None,
+    following: np.ndarray | None,
+    to_following: np.ndarray | None,
+) -> np.ndarray:
+    """Residual motion ``float32 (H, W)`` of a frame averaged (in ``log1p``) with its neighbours' brought onto it
+    along the flows ``to_previous`` and ``to_following`` (this frame → them): noise of one flow field fades, what
+    moves in all three stays."""
+    logs = [np.log1p(motion)]
+    for other, flow in ((previous, to_previous), (following, to_following)):
+        if other is not None and flow is not None:
+            logs.append(np.log1p(warp_to(other, flow)))
+    return np.expm1(np.mean(logs, axis=0)).astype(np.float32)
+
+
+def motion_mask(motion: np.ndarray, min_motion: float = 0.7, min_area: float = 0.005) -> np.ndarray:
+    """Pixels that move apart from the camera: ``motion`` ``(H, W)`` above Otsu's threshold of its ``log1p`` and
+    above ``min_motion`` px, opened, without regions smaller than ``min_area`` of the frame."""
+    values = np.log1p(motion)
+    otsu = float(threshold_otsu(values)) if np.ptp(values) > 0 else np.inf
+    mask = values > max(otsu, float(np.log1p(min_motion)))
+    mask = cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8)) > 0
+    return remove_small(mask, min_area)
+
+
+def remove_small(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """``mask`` without its 8-connected regions smaller than ``min_area`` of the frame."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area * mask.size
+    return keep[labels]
+
+
+def refine_by_colour(image: np.ndarray, mask: np.ndarray, iterations: int = 3, band: int = 12) -> np.ndarray:
+    """``mask`` snapped to the colours of ``image`` (``uint8 (H, W, 3)`` RGB) by GrabCut: its eroded core is sure
+    foreground, the mask probable foreground, a ``band``-px ring around it probable background, the rest sure
+    background. An empty mask, or one GrabCut cannot model, is returned as it is."""
+    if mask.sum() < 50 or mask.all():
+        return mask
+    kernel = np.ones((3, 3), np.uint8)
+    labels = np.full(mask.shape, cv2.GC_BGD, np.uint8)
+    labels[cv2.dilate(mask.astype(np.uint8), kernel, iterations=band) > 0] = cv2.GC_PR_BGD
+    labels[mask] = cv2.GC_PR_FGD
+    labels[cv2.erode(mask.astype(np.uint8), kernel, iterations=4) > 0] = cv2.GC_FGD
+    models = np.zeros((1, 65)), np.zeros((1, 65))
+    cv2.setRNGSeed(0)  # GrabCut's k-means initialisation draws from OpenCV's generator
+    try:
+        cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), labels, None, *models, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # e.g. a colour model with no samples: keep the motion mask
+        return mask
+    return (labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)
+
+
+def instances(mask: np.ndarray, min_area: float) -> list[np.ndarray]:
+    """The 8-connected regions of ``mask`` of at least ``min_area`` of the frame, largest first."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    order = sorted(range(1, count), key=lambda i: -stats[i, cv2.CC_STAT_AREA])
+    return [labels == i for i in order if stats[i, cv2.CC_STAT_AREA] >= min_area * mask.size]
+
+
+def motion_contrast(motion: np.ndarray, mask: np.ndarray, ring: int = 10, floor: float = 0.1) -> float:
+    """How much more ``mask`` moves than its surroundings: the log ratio of the mean residual motion inside to that
+    in a ``ring``-px band around it, each plus ``floor`` px (0 for an empty mask). A ratio, so that an object moving
+    slowly against a still background stands out as well as a fast one."""
+    if not mask.any():
+        return 0.0
+    around = (cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=ring) > 0) & ~mask
+    outside = float(motion[around].mean()) if around.any() else 0.0
+    return float(np.log((motion[mask].mean() + floor) / (outside + floor)))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two masks (0 when both are empty)."""
+    union = np.count_nonzero(a | b)
+    return 0.0 if union == 0 else np.count_nonzero(a & b) / union

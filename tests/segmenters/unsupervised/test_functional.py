@@ -1,0 +1,134 @@
+"""The array maths of object discovery: camera motion, residual motion, motion masks, colour refinement."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from segmenters.unsupervised.functional import (
+    camera_flow,
+    instances,
+    iou,
+    motion_contrast,
+    motion_mask,
+    pixel_grid,
+    refine_by_colour,
+    remove_small,
+    residual_motion,
+    temporal_motion,
+    warp_to,
+)
+
+
+def homography_flow(homography: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The flow of every pixel under ``homography`` (``(x, y) → H (x, y, 1)``)."""
+    grid = pixel_grid(shape)
+    points = np.concatenate([grid, np.ones((*shape, 1), np.float32)], axis=-1) @ homography.T
+    return (points[..., :2] / points[..., 2:] - grid).astype(np.float32)
+
+
+ZOOM_AND_PAN = np.array([[1.02, 0.01, 3.0], [-0.01, 1.02, -2.0], [1e-5, 0.0, 1.0]])
+
+
+def test_camera_flow_recovers_a_homography() -> None:
+    flow = homography_flow(ZOOM_AND_PAN, (90, 160))
+    np.testing.assert_allclose(camera_flow(flow), flow, atol=0.05)
+
+
+def test_an_object_moving_apart_from_the_camera_is_the_residual() -> None:
+    flow = homography_flow(ZOOM_AND_PAN, (90, 160))
+    flow[30:60, 40:80] += (5.0, -2.0)  # an object moving on its own, a sixth of the frame
+    residual = residual_motion(flow)
+    assert residual[35:55, 45:75].min() == pytest.approx(math.hypot(5, 2), abs=0.1)
+    outside = np.ones(residual.shape, bool)
+    outside[30:60, 40:80] = False
+    assert residual[outside].max() < 0.1  # RANSAC fitted the background, not the object
+
+
+def test_camera_flow_without_a_fit_is_still() -> None:
+    flow = np.ones((3, 3, 2), np.float32)  # too small for the 8-px sampling: no 4 samples
+    assert not camera_flow(flow).any()
+
+
+def test_warp_to_samples_where_the_flow_points() -> None:
+    values = np.tile(np.arange(50, dtype=np.float32), (20, 1))
+    flow = np.zeros((20, 50, 2), np.float32)
+    flow[..., 0] = 3.0  # each pixel is seen 3 px to the right in the other frame
+    np.testing.assert_allclose(warp_to(values, flow)[:, :40], values[:, 3:43])
+
+
+def test_temporal_motion_is_the_mean_in_log() -> None:
+    still = np.zeros((10, 12, 2), np.float32)
+    motion, previous, following = (np.full((10, 12), v, np.float32) for v in (1.0, 3.0, 0.0))
+    expected = math.expm1((math.log1p(1.0) + math.log1p(3.0) + math.log1p(0.0)) / 3)
+    np.testing.assert_allclose(temporal_motion(motion, previous, still, following, still), expected, rtol=1e-6)
+    np.testing.assert_allclose(temporal_motion(motion, None, None, following, still), math.expm1(math.log1p(1) / 2))
+
+
+def test_motion_mask_finds_the_moving_square() -> None:
+    rng = np.random.default_rng(0)
+    motion = rng.uniform(0.0, 0.2, (80, 120)).astype(np.float32)
+    motion[20:50, 30:70] = rng.uniform(2.5, 3.5, (30, 40))
+    mask = motion_mask(motion)
+    truth = np.zeros(motion.shape, bool)
+    truth[20:50, 30:70] = True
+    assert iou(mask, truth) == 1.0
+
+
+def test_motion_mask_is_empty_below_min_motion_and_without_small_regions() -> None:
+    motion = np.zeros((80, 120), np.float32)
+    motion[20:50, 30:70] = 0.5  # moves, but less than min_motion
+    assert not motion_mask(motion, min_motion=0.7).any()
+    motion[20:50, 30:70] = 3.0
+    motion[0:6, 0:6] = 3.0  # 36 px: under 0.5 % of the frame
+    mask = motion_mask(motion, min_area=0.005)
+    assert mask[20:50, 30:70].all() and not mask[0:6, 0:6].any()
+
+
+def test_refine_by_colour_snaps_a_rough_mask_to_the_object() -> None:
+    rng = np.random.default_rng(0)
+    image = np.empty((90, 120, 3), np.uint8)
+    image[:] = (40, 150, 40)
+    image[25:65, 35:85] = (200, 40, 40)
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    truth = np.zeros((90, 120), bool)
+    truth[25:65, 35:85] = True
+    rough = np.zeros_like(truth)
+    rough[22:68, 32:88] = True  # 3 px too wide all round, as a motion mask smeared by the flow
+    refined = refine_by_colour(image, rough)
+    assert iou(refined, truth) > 0.95 > iou(rough, truth)
+
+
+def test_refine_by_colour_leaves_empty_and_full_masks() -> None:
+    image = np.zeros((30, 30, 3), np.uint8)
+    for mask in (np.zeros((30, 30), bool), np.ones((30, 30), bool)):
+        assert (refine_by_colour(image, mask) == mask).all()
+
+
+def test_instances_are_the_regions_largest_first() -> None:
+    mask = np.zeros((60, 100), bool)
+    mask[5:15, 5:15] = True  # 100 px
+    mask[20:50, 40:90] = True  # 1500 px
+    mask[55:57, 0:2] = True  # 4 px: under min_area
+    found = instances(mask, min_area=0.005)
+    assert [int(m.sum()) for m in found] == [1500, 100]
+    assert not remove_small(mask, 0.005)[55:57, 0:2].any()
+
+
+def test_motion_contrast_is_the_log_ratio_to_the_surroundings() -> None:
+    motion = np.zeros((60, 60), np.float32)
+    motion[20:40, 20:40] = 1.0
+    mask = motion > 0
+    assert motion_contrast(motion, mask, floor=0.1) == pytest.approx(math.log(1.1 / 0.1))
+    assert motion_contrast(motion, np.zeros_like(mask)) == 0.0
+
+
+def test_iou() -> None:
+    a = np.zeros((4, 4), bool)
+    b = np.zeros((4, 4), bool)
+    a[:2] = True  # 8 px
+    b[1:3] = True  # 8 px, 4 shared
+    assert iou(a, b) == pytest.approx(4 / 12)
+    assert iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 0.0
