@@ -56,7 +56,7 @@ from segmenters.networks import UNet, UNetConfig, build_unet
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess import PostProcessConfig
 from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
-from segmenters.tracking import STAGES, annotated_first_frame, describe_stage_times
+from segmenters.tracking import annotated_first_frame, describe_stage_times
 from segmenters.training import (
     TrainConfig,
     autocast_dtype,
@@ -379,7 +379,7 @@ class LucidTracker:
         """Dream from one annotated frame (or read its dataset), train the networks on most of the dreams and tune
         the post-processing on the rest: the model of ``video``."""
         cfg, times = self.cfg, self.stage_times.setdefault(video, {})
-        for stage in STAGES[:-1]:
+        for stage in ("dream", "train", "tune"):
             times.setdefault(stage, 0.0)
         if cfg.threads > 0:
             torch.set_num_threads(cfg.threads)

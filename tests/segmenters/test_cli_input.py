@@ -106,7 +106,8 @@ ONE_LINE_ERRORS = [
     (
         cli_track.main,
         ["data.root={root}", "out={tmp}/out", "tracker=nope"],
-        "lucid-track: error: In 'track': Could not find 'tracker/nope' (expected one of copy, flow, lucid, oneshot, unsupervised)\n",
+        "lucid-track: error: In 'track': Could not find 'tracker/nope' "
+        "(expected one of copy, flow, lucid, oneshot, unsupervised)\n",
     ),
     (
         cli_track.main,
