@@ -256,7 +256,7 @@ def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: b
             track.masks[t] = np.packbits(candidate.mask).tobytes()
             track.contrast[t], track.agreement[t], track.link[t] = candidate.contrast, candidate.agreement, overlap
             carried[k] = (candidate.mask, 0)
-        matched = {k for k, _ in assigned.values()} | {k for k in carried if t in tracks[k].masks}
+        matched = {k for k in carried if t in tracks[k].masks}
         missed = {k: gap + (k not in matched) for k, (_, gap) in carried.items()}
         carried = {k: (m, missed[k]) for k, (m, _) in carried.items() if missed[k] <= cfg.max_gap}
     return Discovery(frames, size, _kept(tracks, frames, cfg))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,8 @@ class UnsupervisedConfig:
 class UnsupervisedTracker:
     """Unsupervised video object segmentation; keyword arguments are the fields of :class:`UnsupervisedConfig`.
 
-    ``stage_times[video]`` holds the seconds spent discovering, dreaming, training and tracking each video.
+    ``stage_times[video]`` holds the seconds spent discovering, dreaming, training and tracking each video, and
+    ``discoveries[video]`` what the discovery found (the candidates).
     """
 
     def __init__(self, **settings: Any) -> None:
@@ -103,7 +104,3 @@ class UnsupervisedTracker:
         labels = session.propagate()
         times.update({stage: seconds for stage, seconds in session.timings.items() if seconds > 0})
         yield from labels
-
-    def settings(self) -> dict[str, Any]:
-        """The tracker's settings as plain values."""
-        return asdict(self.cfg)
