@@ -93,6 +93,7 @@ def test_dataset_pairs_match_the_pairs_dreamed_on_the_fly(tmp_path: Path) -> Non
         crop={"size": 16, "min_side": 8},
         appearance={"widths": [4, 8]},
         motion={"widths": [4, 8]},
+        boundary={"enabled": False},  # its default 500 steps would take minutes
         train={"steps": 2, "batch_size": 2},
         device="cpu",
         threads=1,
