@@ -10,9 +10,10 @@ segmented object.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import dask
 import numpy as np
@@ -213,17 +214,44 @@ def evaluate(
 ) -> Evaluation:
     """Score ``results`` on ``sequences``, ``workers`` sequences at a time (threads: decoding and the array maths
     release the GIL). All missing result files are reported at once, before any scoring."""
+    scores = score_each(
+        evaluate_sequence,
+        sequences,
+        results,
+        workers,
+        tolerance,
+        progress,
+        missing_results,
+        "every frame but the first and last",
+    )
+    return Evaluation(tuple(scores))
+
+
+T = TypeVar("T")
+
+
+def score_each(
+    score: Callable[[Sequence, str | os.PathLike[str], float], T],
+    sequences: Iterable[Sequence],
+    results: str | os.PathLike[str],
+    workers: int,
+    tolerance: float,
+    progress: bool,
+    missing: Callable[[list[Sequence], str | os.PathLike[str]], list[Path]],
+    frames: str,
+) -> tuple[T, ...]:
+    """``score(sequence, results, tolerance)`` of each sequence, ``workers`` at a time (threads), once ``missing``
+    (the result files it looks for that do not exist) is empty; else one error naming them all, ``frames`` saying
+    which frames a result must have."""
     sequences = list(sequences)
-    missing = missing_results(sequences, results)
-    if missing:
+    absent = missing(sequences, results)
+    if absent:
         raise InputError(
             results,
-            f"{len(missing)} result frame(s) missing: {describe_missing(missing)}",
-            "<sequence>/<frame>.png for every frame but the first and last (or select sequences with "
-            "data.sequences=[...])",
+            f"{len(absent)} result frame(s) missing: {describe_missing(absent)}",
+            f"<sequence>/<frame>.png for {frames} (or select sequences with data.sequences=[...])",
         )
-    tasks = [dask.delayed(evaluate_sequence)(seq, results, tolerance) for seq in sequences]
+    tasks = [dask.delayed(score)(seq, results, tolerance) for seq in sequences]
     scheduler = "threads" if workers > 1 else "synchronous"
     with TqdmCallback(desc="evaluate", disable=not progress):
-        scores = dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
-    return Evaluation(tuple(scores))
+        return tuple(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))

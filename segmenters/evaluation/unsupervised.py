@@ -13,16 +13,13 @@ object together, every frame scored, one object (id 1) a sequence.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import cv2
-import dask
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from tqdm.dask import TqdmCallback
 
 from foundation.davis import Sequence
 from foundation.errors import InputError
@@ -31,10 +28,10 @@ from foundation.morphology import disk
 from segmenters.evaluation.benchmark import (
     Evaluation,
     SequenceScores,
-    describe_missing,
     ground_truth,
     has_ground_truth,
     read_result,
+    score_each,
 )
 from segmenters.evaluation.metrics import (
     BOUNDARY_TOLERANCE,
@@ -53,8 +50,6 @@ MATCHING_COLUMNS = ("Sequence", "Object", "Candidate", "J-Mean", "F-Mean")
 BINARY_GLOBAL_CSV = "binary_global_results.csv"
 BINARY_PER_SEQUENCE_CSV = "binary_per-sequence_results.csv"
 _SHOWN_IDS = 25
-
-Scored = TypeVar("Scored")
 
 
 @dataclass(frozen=True)
@@ -343,30 +338,6 @@ def _evaluate_both(
     return (*score_candidates(sequence.name, *frames, tolerance), score_union(sequence.name, *frames, tolerance))
 
 
-def _each_sequence(
-    score: Callable[[Sequence, str | os.PathLike[str], float], Scored],
-    sequences: Iterable[Sequence],
-    results: str | os.PathLike[str],
-    workers: int,
-    tolerance: float,
-    progress: bool,
-) -> tuple[Scored, ...]:
-    """``score`` of each sequence, ``workers`` at a time (threads), once every result file is known to exist."""
-    sequences = list(sequences)
-    missing = missing_unsupervised_results(sequences, results)
-    if missing:
-        raise InputError(
-            results,
-            f"{len(missing)} result frame(s) missing: {describe_missing(missing)}",
-            "<sequence>/<frame>.png for every frame, the first and the last included (or select sequences with "
-            "data.sequences=[...])",
-        )
-    tasks = [dask.delayed(score)(seq, results, tolerance) for seq in sequences]
-    scheduler = "threads" if workers > 1 else "synchronous"
-    with TqdmCallback(desc="evaluate", disable=not progress):
-        return dask.compute(*tasks, scheduler=scheduler, num_workers=workers)
-
-
 def evaluate_unsupervised(
     sequences: Iterable[Sequence],
     results: str | os.PathLike[str],
@@ -376,24 +347,21 @@ def evaluate_unsupervised(
 ) -> UnsupervisedEvaluation:
     """Score ``results`` on ``sequences`` by both unsupervised definitions, reading each frame once, ``workers``
     sequences at a time (threads). All missing result files are reported at once, before any scoring."""
-    scored = _each_sequence(_evaluate_both, sequences, results, workers, tolerance, progress)
+    scored = score_each(
+        _evaluate_both,
+        sequences,
+        results,
+        workers,
+        tolerance,
+        progress,
+        missing_unsupervised_results,
+        "every frame, the first and the last included",
+    )
     return UnsupervisedEvaluation(
         matched=Evaluation(tuple(s[0] for s in scored)),
         binary=Evaluation(tuple(s[2] for s in scored)),
         matchings=tuple(s[1] for s in scored),
     )
-
-
-def evaluate_binary(
-    sequences: Iterable[Sequence],
-    results: str | os.PathLike[str],
-    workers: int = 2,
-    tolerance: float = BOUNDARY_TOLERANCE,
-    progress: bool = True,
-) -> Evaluation:
-    """Score ``results`` on ``sequences`` by the DAVIS-2016 unsupervised definition alone (as
-    :func:`evaluate_unsupervised`)."""
-    return Evaluation(_each_sequence(evaluate_binary_sequence, sequences, results, workers, tolerance, progress))
 
 
 def matching_rows(matchings: Iterable[Matching]) -> list[list[str]]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 import cv2
 import numpy as np
@@ -181,11 +180,23 @@ def _candidates(image: np.ndarray, motion: np.ndarray, cfg: DiscoveryConfig) -> 
     return found
 
 
-def _frame_motion(video: VideoFrames, cfg: DiscoveryConfig, size: tuple[int, int]) -> Iterator[tuple[Any, ...]]:
-    """Per frame ``t`` in order: ``(t, image, motion, flow t → t − 1 or None)`` — the frame at the analysis size,
-    its residual motion (px per frame, the smaller of the two directions, each over ``stride`` frames) averaged with
-    its neighbours' (:func:`temporal_motion`), and the flow that links tracks. Frames and flows are kept only while
-    a later frame needs them."""
+@dataclass(frozen=True)
+class FrameMotion:
+    """What discovery sees of frame ``t``, at the analysis size ``(h, w)``."""
+
+    t: int
+    image: np.ndarray
+    """``uint8 (h, w, 3)`` RGB."""
+    motion: np.ndarray
+    """``float32 (h, w)``: residual motion (px per frame, the smaller of the two directions, each over ``stride``
+    frames) averaged with the neighbours' (:func:`temporal_motion`)."""
+    to_previous: np.ndarray | None
+    """``float32 (h, w, 2)`` flow ``t → t − 1`` that links tracks (``None`` for the first frame)."""
+
+
+def _frame_motion(video: VideoFrames, cfg: DiscoveryConfig, size: tuple[int, int]) -> Iterator[FrameMotion]:
+    """:class:`FrameMotion` of every frame in order; frames and flows are kept only while a later frame needs
+    them."""
     frames, stride = len(video), cfg.stride
     images: dict[int, np.ndarray] = {}
     flows: dict[tuple[int, int], np.ndarray] = {}
@@ -215,7 +226,7 @@ def _frame_motion(video: VideoFrames, cfg: DiscoveryConfig, size: tuple[int, int
             to_previous = flow(s, s - 1) if s > 0 else None
             to_next = flow(s, s + 1) if s + 1 < frames else None
             smoothed = temporal_motion(motion[s], motion.get(s - 1), to_previous, motion.get(s + 1), to_next)
-            yield s, image(s), smoothed, to_previous
+            yield FrameMotion(s, image(s), smoothed, to_previous)
         for t_old in [f for f in images if f < t - stride]:
             del images[t_old]
         for key in [key for key in flows if min(key) < t - stride]:
@@ -231,12 +242,15 @@ def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: b
     frames = len(video)
     tracks: list[Track] = []
     carried: dict[int, tuple[np.ndarray, int]] = {}  # open track → (its last mask carried to the frame, frames missed)
-    for t, image, motion, to_previous in tqdm(
+    for seen in tqdm(
         _frame_motion(video, cfg, size), total=frames, desc=f"discover {video.name}", disable=not progress, leave=False
     ):
-        if to_previous is not None:
-            carried = {k: (warp_to(m.astype(np.float32), to_previous) > 0.5, gap) for k, (m, gap) in carried.items()}
-        found = _candidates(image, motion, cfg)
+        t = seen.t
+        if seen.to_previous is not None:
+            carried = {
+                k: (warp_to(m.astype(np.float32), seen.to_previous) > 0.5, gap) for k, (m, gap) in carried.items()
+            }
+        found = _candidates(seen.image, seen.motion, cfg)
         overlaps = sorted(
             ((iou(c.mask, m), i, k) for i, c in enumerate(found) for k, (m, _) in carried.items()), reverse=True
         )

@@ -16,7 +16,6 @@ from foundation.io import VOID, write_labels
 from segmenters.evaluation import (
     Pair,
     evaluate,
-    evaluate_binary,
     evaluate_unsupervised,
     evaluate_unsupervised_sequence,
     format_report,
@@ -256,12 +255,11 @@ def test_binary_scores_the_union_of_candidates_against_the_union_of_objects(tmp_
     sequence = write_sequence(tmp_path / "davis", "seq", truth)
     candidates = box(slice(5, 15), slice(2, 7), 1) + box(slice(5, 15), slice(7, 17), 2)
     results = write_results(tmp_path / "results", "seq", lambda t: candidates, 3)
-    (scores,) = evaluate_binary([sequence], results, progress=False).sequences
+    both = evaluate_unsupervised([sequence], results, progress=False)
+    (scores,) = both.binary.sequences
     assert scores.ids == (1,) and scores.frames == ("00000", "00001", "00002")
     np.testing.assert_allclose(scores.j, [[2 / 3] * 3])
     np.testing.assert_array_equal(scores.f, [[boundary_f(candidates > 0, truth[0] > 0)] * 3])
-    both = evaluate_unsupervised([sequence], results, progress=False)
-    assert both.binary.summary() == evaluate_binary([sequence], results, progress=False).summary()
     # Matched, the object takes one candidate: its left half (J 1/2) rather than the other (J 50/150).
     assert both.matchings[0].pairs[0].candidate_id == 1
     np.testing.assert_array_equal(both.matched.sequences[0].j, [[0.5] * 3])
