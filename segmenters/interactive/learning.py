@@ -7,10 +7,11 @@ Pair ``i`` of annotated frame ``t`` is dreamed from ``sample_rng(seed, video, t,
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -124,10 +125,12 @@ def train_networks(
     learning: LearningConfig,
     round_index: int,
     progress: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> dict[str, UNet]:
     """Train the video's networks on ``pairs``: from scratch (``learning.steps`` at ``cfg.train.lr``) when
-    ``networks`` is ``None``, else from their current weights (``learning.finetune_steps`` at
-    ``learning.finetune_lr``). ``round_index`` seeds the crops of this round, so each round sees new ones."""
+    ``networks`` is ``None``, else from copies of them (``learning.finetune_steps`` at ``learning.finetune_lr``):
+    the networks given keep serving while the copies train. ``round_index`` seeds the crops of this round, so each
+    round sees new ones; ``on_step(step, steps)`` follows the training."""
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     device = resolve_device(cfg.device)
@@ -135,11 +138,11 @@ def train_networks(
         nets = build_networks(cfg)
         steps = replace(cfg.train, steps=learning.steps, checkpoint_every=0)
     else:
-        nets = dict(networks)
+        nets = {name: copy.deepcopy(net) for name, net in networks.items()}
         steps = replace(cfg.train, steps=learning.finetune_steps, lr=learning.finetune_lr, checkpoint_every=0)
     length = steps.steps * steps.batch_size
     samples = CropSamples(pairs, cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed + 1000 * round_index, length)
-    train(nets, samples, steps, device, None, progress, autocast_dtype(device, cfg.precision))
+    train(nets, samples, steps, device, None, progress, autocast_dtype(device, cfg.precision), on_step=on_step)
     return nets
 
 

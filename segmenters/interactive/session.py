@@ -117,6 +117,17 @@ class Interaction:
     seconds: float
 
 
+@dataclass(frozen=True)
+class _Undo:
+    """What an interaction replaced on its frame, to put back."""
+
+    frame: int
+    anchor: bytes | None
+    result: bytes | None
+    confidence: np.ndarray | None
+    marks: list[Scribble | Click] | None
+
+
 @dataclass
 class _Chain:
     """Labels tracked from one anchor in one direction, frame by frame (compressed), and what made them."""
@@ -148,13 +159,13 @@ class LabelSequence(Sequence[np.ndarray]):
 
 def _mark_to_json(mark: Scribble | Click) -> dict[str, Any]:
     if isinstance(mark, Scribble):
-        return {"kind": "scribble", "object_id": mark.object_id, "path": mark.path.tolist()}
+        return {"kind": "scribble", "object_id": mark.object_id, "path": mark.path.tolist(), "width": mark.width}
     return {"kind": "click", "object_id": mark.object_id, "x": mark.x, "y": mark.y, "positive": mark.positive}
 
 
 def _mark_from_json(item: dict[str, Any]) -> Scribble | Click:
     if item["kind"] == "scribble":
-        return Scribble(int(item["object_id"]), np.asarray(item["path"], dtype=np.float64))
+        return Scribble(int(item["object_id"]), np.asarray(item["path"], dtype=np.float64), int(item.get("width", 0)))
     return Click(float(item["x"]), float(item["y"]), int(item["object_id"]), bool(item["positive"]))
 
 
@@ -197,9 +208,12 @@ class InteractiveSession:
         self._chain_counter = 0
         self._worker: threading.Thread | None = None
         self._worker_error: BaseException | None = None
-        self.status: dict[str, Any] = {"state": "idle", "model": 0}
-        """What the session is doing: ``state`` (idle, dreaming, training, propagating) and ``model`` (how many
-        trainings its networks have had)."""
+        self._undo: list[_Undo] = []
+        self.revision = 0
+        """Increases whenever the labels of some frame may have changed (a page reloads what it shows)."""
+        self.status: dict[str, Any] = {"state": "idle", "model": 0, "progress": None}
+        """What the session is doing: ``state`` (idle, dreaming, training, propagating), ``progress`` (the share of
+        that stage done, ``None`` when idle) and ``model`` (how many trainings its networks have had)."""
         self.timings: dict[str, float] = {}
         """Seconds spent so far in each stage: ``dream``, ``train``, ``track`` (propagation)."""
         self._tracker = LucidTracker(**asdict(self.cfg.tracker))
@@ -254,6 +268,7 @@ class InteractiveSession:
                 self._anchors[frame] = compress_labels(labels)
             for frame, marks in self.marks.items():
                 self.marks[frame] = [m for m in marks if m.object_id != object_id]
+            self._undo.clear()  # what the interactions replaced still holds the removed object
             self._invalidate()
 
     def _check_frame(self, frame: int) -> int:
@@ -312,12 +327,20 @@ class InteractiveSession:
             current = self.labels(frame) if self._results or self._anchors else None
             prior = self._prior(frame, image, current) if self._model is not None and current is not None else None
             labels = segment_from_marks(image, seeds, self.ids, self.cfg.seeded, current, prior)
-            self.marks[frame] = every
-            self._annotate(frame, labels, Interaction(frame, kind, 0.0))
+            self._annotate(frame, labels, Interaction(frame, kind, 0.0), every)
         return labels
 
-    def _annotate(self, frame: int, labels: np.ndarray, interaction: Interaction) -> None:
+    def _annotate(
+        self, frame: int, labels: np.ndarray, interaction: Interaction, marks: list[Scribble | Click] | None = None
+    ) -> None:
+        previous = self.marks.get(frame)
+        self._undo.append(
+            _Undo(frame, self._anchors.get(frame), self._results.get(frame), self._confidence.get(frame), previous)
+        )
+        if marks is not None:
+            self.marks[frame] = marks
         data = compress_labels(labels)
+        self.revision += 1
         self._anchors[frame] = data
         self._results[frame] = data
         self._confidence[frame] = np.ones(len(self.ids))
@@ -336,6 +359,39 @@ class InteractiveSession:
         prior[0] = 1.0 - prior[1:].max(axis=0, initial=0.0)
         return prior
 
+    def undo(self) -> int:
+        """Take back the last interaction (marks or mask) since the session was made or loaded: its frame's marks,
+        annotation and labels become what they were before it. Returns the frame.
+
+        Raises:
+            InputError: nothing to undo.
+        """
+        with self._lock:
+            if not self._undo:
+                raise InputError(self.video.name, "nothing to undo", "an interaction since the session was opened")
+            last = self._undo.pop()
+            stores: list[tuple[dict[int, Any], Any]] = [
+                (self._anchors, last.anchor),
+                (self._results, last.result),
+                (self._confidence, last.confidence),
+                (self.marks, last.marks),
+            ]
+            for store, value in stores:
+                if value is None:
+                    store.pop(last.frame, None)
+                else:
+                    store[last.frame] = value
+            self._merged.pop(last.frame, None)
+            if self.history:
+                self.history.pop()
+            self.revision += 1
+            return last.frame
+
+    @property
+    def can_undo(self) -> bool:
+        """Whether :meth:`undo` has an interaction to take back."""
+        return bool(self._undo)
+
     def record_seconds(self, seconds: float) -> None:
         """Set the duration of the last interaction (the caller's clock, e.g. the robot's)."""
         if self.history:
@@ -347,14 +403,12 @@ class InteractiveSession:
     def labels(self, frame: int) -> np.ndarray:
         """The current labels ``int32 (H, W)`` of ``frame`` (zeros where nothing was propagated yet)."""
         frame = self._check_frame(frame)
-        with self._lock:
-            data = self._results.get(frame)
+        data = self._results.get(frame)  # no lock: one dict read is atomic, and a page reads while tracking runs
         return np.zeros(self.shape, np.int32) if data is None else decompress_labels(data, self.shape)
 
     def all_labels(self) -> LabelSequence:
         """The current labels of every frame."""
-        with self._lock:
-            return LabelSequence(self._results, len(self.video), self.shape)
+        return LabelSequence(self._results, len(self.video), self.shape)
 
     def confidence(self) -> np.ndarray:
         """``float64 (T, K)``: how sure the session is of each object (``ids`` order) in each frame, in ``[0, 1]``.
@@ -363,12 +417,12 @@ class InteractiveSession:
         (they disagree where tracking drifted); beyond the first or last annotated frame ``exp(−d / horizon)`` at
         ``d`` frames from it; 0 where nothing was propagated yet.
         """
-        with self._lock:
-            values = np.zeros((len(self.video), len(self.ids)))
-            for frame, conf in self._confidence.items():
-                if len(conf) == len(self.ids):
-                    values[frame] = conf
-            return values
+        ids = self.ids
+        values = np.zeros((len(self.video), len(ids)))
+        for frame, conf in list(self._confidence.items()):  # a snapshot: a page reads while tracking runs
+            if len(conf) == len(ids):
+                values[frame] = conf
+        return values
 
     def learning_due(self) -> bool:
         """Whether the next :meth:`propagate` trains: learning is on, enough interactions happened, and the annotated
@@ -418,7 +472,7 @@ class InteractiveSession:
                 self._worker_error = error
                 log.exception("background learning failed")
             finally:
-                self.status = {**self.status, "state": "idle"}
+                self.status = {**self.status, "state": "idle", "progress": None}
 
         self._worker = threading.Thread(target=work, name="lucid-learning", daemon=True)
         self._worker.start()
@@ -436,26 +490,31 @@ class InteractiveSession:
             keys = self._anchor_keys()
         share = max(1, min(learning.pairs_per_frame, learning.max_pairs // max(len(anchors), 1)))
         pairs: list[TrainingPair] = []
-        self.status = {**self.status, "state": "dreaming"}
+        self.status = {**self.status, "state": "dreaming", "progress": 0.0}
         with timed(self.timings, "dream"):
             self._dream(anchors, images, share, pairs)
-        self.status = {**self.status, "state": "training"}
+        self.status = {**self.status, "state": "training", "progress": 0.0}
+
+        def on_step(step: int, steps: int) -> None:
+            self.status = {**self.status, "progress": step / steps}
+
         with timed(self.timings, "train"):
-            networks = train_networks(self._networks, pairs, cfg, learning, self._trainings, cfg.progress)
+            networks = train_networks(self._networks, pairs, cfg, learning, self._trainings, cfg.progress, on_step)
         with self._lock:
             self._networks = networks
             self._model = build_model(cfg, networks)
             self._trainings += 1
             self._model_version += 1
             self._learned = keys
-            self.status = {"state": "propagating", "model": self._trainings}
+            self.status = {"state": "propagating", "model": self._trainings, "progress": 0.0}
 
     def _dream(
         self, anchors: dict[int, np.ndarray], images: dict[int, np.ndarray], share: int, pairs: list[TrainingPair]
     ) -> None:
         """Append ``share`` training pairs of each annotated frame to ``pairs`` (each frame's made once)."""
         cfg, learning = self.cfg.tracker, self.cfg.learning
-        for frame in sorted(anchors):
+        for done, frame in enumerate(sorted(anchors)):
+            self.status = {**self.status, "progress": done / len(anchors)}
             digest = labels_digest(anchors[frame])
             cached = self._pairs.get(frame)
             if cached is None or cached[0] != digest or len(cached[1]) < share:
@@ -501,9 +560,9 @@ class InteractiveSession:
         images = (self.video[frame] for frame in frames)
         yield from self._tracker.follow(self._model, self.video[start_frame], images, start)
 
-    def _chain(self, anchor: int, direction: int, anchors: list[int]) -> _Chain:
+    def _chain(self, anchor: int, direction: int, anchors: list[int], tracked: list[int], total: int) -> _Chain:
         """The labels tracked from ``anchor`` in ``direction``, reusing what was tracked before from the same anchor
-        labels with the same model."""
+        labels with the same model. ``tracked[0]`` counts the frames tracked, out of ``total``, for the progress."""
         digest = labels_digest(decompress_labels(self._anchors[anchor], self.shape))
         extent = self._extent(anchor, direction, anchors)
         chain = self._chains.get((anchor, direction))
@@ -524,15 +583,19 @@ class InteractiveSession:
             start = decompress_labels(chain.frames[start_frame] if done else self._anchors[anchor], self.shape)
             for frame, labels in zip(todo, self._track(start, start_frame, todo, direction), strict=True):
                 chain.frames[frame] = compress_labels(labels)
+                tracked[0] += 1
+                self.status = {**self.status, "progress": min(tracked[0] / max(total, 1), 1.0)}
         return chain
 
     def _propagate_all(self) -> None:
         """Track every frame from its nearest anchors and merge (only frames whose inputs changed are merged)."""
         with self._lock, timed(self.timings, "track"):
-            self.status = {**self.status, "state": "propagating"}
+            self.status = {**self.status, "state": "propagating", "progress": 0.0}
             check_dis_size(self.shape, dis_estimator(self.cfg.dis_preset), self.video.name)
             anchors = self.annotated
-            chains = {(a, d): self._chain(a, d, anchors) for a in anchors for d in (1, -1)}
+            total = sum(len(self._extent(a, d, anchors)) for a in anchors for d in (1, -1))
+            tracked = [0]
+            chains = {(a, d): self._chain(a, d, anchors, tracked, total) for a in anchors for d in (1, -1)}
             for key in set(self._chains) - set(chains):
                 del self._chains[key]
             for frame in range(len(self.video)):
@@ -549,7 +612,8 @@ class InteractiveSession:
                     continue
                 self._results[frame], self._confidence[frame] = self._merge(frame, before, after, forward, backward)
                 self._merged[frame] = inputs
-            self.status = {**self.status, "state": "idle"}
+            self.revision += 1
+            self.status = {**self.status, "state": "idle", "progress": None}
 
     def _merge(
         self, frame: int, before: int | None, after: int | None, forward: _Chain | None, backward: _Chain | None
@@ -566,6 +630,7 @@ class InteractiveSession:
         return compress_labels(merged), agreement(f, b, self.ids)
 
     def _invalidate(self) -> None:
+        self.revision += 1
         self._chains.clear()
         self._merged.clear()
         self._results = dict(self._anchors)
@@ -576,8 +641,10 @@ class InteractiveSession:
     def save(self, folder: str | Path) -> Path:
         """Write the session to ``folder`` (replaced atomically: an interrupted save leaves the previous one)."""
         folder = Path(folder)
-        with self._lock, atomic_directory(folder) as tmp:
+        with self._lock:  # a snapshot (compressed labels are immutable bytes), written after the lock is let go
             stems = self.video.stems
+            anchors, results = dict(self._anchors), dict(self._results)
+            networks = None if self._networks is None else network_state(self._networks)
             state = {
                 "format": FORMAT_VERSION,
                 "video": {"name": self.video.name, "frames": len(self.video), "shape": list(self.shape)},
@@ -591,12 +658,12 @@ class InteractiveSession:
                 "learned": sorted([frame, digest] for frame, digest in self._learned),
                 "config": asdict(self.cfg),
             }
-            for frame in self.annotated:
-                write_labels(tmp / "annotated" / f"{stems[frame]}.png", self.labels(frame))
-            for frame in sorted(self._results):
-                write_labels(tmp / "labels" / f"{stems[frame]}.png", self.labels(frame))
-            if self._networks is not None:
-                torch.save({"networks": network_state(self._networks)}, tmp / NETWORKS_FILE)
+        with atomic_directory(folder) as tmp:
+            for name, store in (("annotated", anchors), ("labels", results)):
+                for frame in sorted(store):
+                    write_labels(tmp / name / f"{stems[frame]}.png", decompress_labels(store[frame], self.shape))
+            if networks is not None:
+                torch.save({"networks": networks}, tmp / NETWORKS_FILE)
             with atomic_path(tmp / SESSION_FILE) as path:
                 path.write_text(json.dumps(state, indent=1))
         return folder

@@ -131,6 +131,7 @@ def train(
     progress: bool = True,
     precision: torch.dtype | None = None,
     loss: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] = segmentation_loss,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> list[float]:
     """Train ``networks`` (each mapping the input ``batch[name]`` of ``samples`` to logits) on the sum of their
     ``loss(logits, batch["target"], batch["weight"])`` (by default :func:`segmentation_loss`).
@@ -138,6 +139,7 @@ def train(
     When ``checkpoint`` exists, training resumes from it (and returns at once if it is finished); checkpoints are
     written there every ``cfg.checkpoint_every`` steps and at the end. ``precision`` is the autocast dtype
     (:func:`autocast_dtype`; ``None``: float32); the networks run channels-last, which oneDNN and cuDNN favour.
+    ``on_step(step, steps)`` is called after each step (e.g. a progress bar of a page).
 
     Returns:
         The total loss of each step run.
@@ -190,6 +192,8 @@ def train(
         step += 1
         losses.append(float(total.detach()))
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        if on_step is not None:
+            on_step(step, cfg.steps)
         if checkpoint is not None and (
             step == cfg.steps or (cfg.checkpoint_every > 0 and step % cfg.checkpoint_every == 0)
         ):

@@ -194,6 +194,65 @@ def test_background_learning_replaces_the_flow_labels(embedded: Clip) -> None:
     session.set_mask(0, embedded.labels[0])
     quick = np.stack(list(session.propagate()))
     learned = np.stack(list(session.wait()))
-    assert session.status == {"state": "idle", "model": 1}
+    assert session.status == {"state": "idle", "model": 1, "progress": None}
     np.testing.assert_array_equal(learned, expected)
     assert not np.array_equal(quick, learned)
+
+
+def test_undo_puts_the_frame_back_and_propagation_follows(embedded: Clip) -> None:
+    session = InteractiveSession(clip_video(embedded), FLOW_ONLY, [1, 2, 3])
+    run_robot(session, embedded.labels, interactions=1)
+    before, revision = state(session), session.revision
+    marks_before = dict(session.marks)
+    frame = 16
+    session.add_scribbles(frame, robot_scribbles(session.labels(frame), embedded.labels[frame], [1, 2, 3]))
+    session.propagate()
+    assert state(session) != before and session.revision > revision
+    assert session.undo() == frame
+    assert frame not in session.annotated and session.marks == marks_before
+    session.propagate()  # the frames the correction had changed are tracked again from the anchors left
+    assert state(session) == before
+    # Undoing a second correction of an already annotated frame restores its previous marks and labels.
+    first = session.annotated[0]
+    labels = session.labels(first)
+    session.add_clicks(first, [Click(10, 10, 2, positive=True)])
+    session.undo()
+    np.testing.assert_array_equal(session.labels(first), labels)
+    assert session.marks[first] == marks_before[first]
+    session.undo()  # the robot's first interaction
+    assert not session.can_undo and session.annotated == []
+    with pytest.raises(InputError, match="nothing to undo"):
+        session.undo()
+
+
+def test_progress_and_revision_follow_propagation(embedded: Clip, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = InteractiveSession(clip_video(embedded), FLOW_ONLY, [1, 2, 3])
+    session.set_mask(0, embedded.labels[0])
+    seen: list[float] = []
+    flow = session._flow
+
+    def watched(frame: int, other: int) -> np.ndarray:  # the flow of each frame is asked for before it is tracked
+        seen.append(session.status["progress"])
+        return flow(frame, other)
+
+    monkeypatch.setattr(session, "_flow", watched)
+    revision = session.revision
+    session.propagate()
+    assert session.revision > revision
+    assert session.status["state"] == "idle" and session.status["progress"] is None
+    frames = len(embedded.frames) - 1
+    np.testing.assert_allclose(seen, np.arange(frames) / frames)  # one step per tracked frame
+
+
+def test_a_scribble_width_draws_a_wider_seed() -> None:
+    from segmenters.interactive.marks import seed_map, stroke_mask
+
+    path = np.array([[10.0, 20.0], [40.0, 20.0]])
+    thin = seed_map((50, 60), [Scribble.from_pixels(1, path, 50, 60)])
+    wide = seed_map((50, 60), [Scribble.from_pixels(1, path, 50, 60, stroke_width=9)])
+    assert (thin == 1).sum() < (wide == 1).sum()
+    rows = set(np.flatnonzero((wide == 1).any(axis=1)).tolist())
+    assert set(range(17, 24)) <= rows <= set(range(14, 27))  # about 9 rows around row 20
+    np.testing.assert_array_equal(wide == 1, stroke_mask((50, 60), path, 9))
+    with pytest.raises(InputError, match="width"):
+        Scribble(1, np.array([[0.5, 0.5]]), width=-1)
