@@ -11,6 +11,7 @@ Conventions used everywhere in Lucid:
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 import shutil
@@ -33,11 +34,12 @@ _FRAME_MODES = {"RGB", "L", "LA", "RGBA", "P", "1", "CMYK", "YCbCr"}
 _BINARY_MASK_MODES = {"1", "L", "LA"}
 
 
-def _open_image(path: Path) -> Image.Image:
-    if not path.is_file():
+def _open_image(path: Path, data: bytes | None = None) -> Image.Image:
+    """The image in file ``path``, or in ``data`` (an upload; ``path`` then only names it in errors)."""
+    if data is None and not path.is_file():
         raise InputError(path, "file not found", "an existing image file")
     try:
-        image = Image.open(path)
+        image = Image.open(path if data is None else io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InputError(path, f"unreadable or corrupt image ({error})", "a valid JPEG or PNG file") from None
@@ -96,7 +98,15 @@ def read_labels(path: str | os.PathLike[str]) -> np.ndarray:
         ``int32`` array ``(H, W)``.
     """
     path = Path(path)
-    image = _open_image(path)
+    return _labels_of(_open_image(path), path)
+
+
+def decode_labels(data: bytes, name: str) -> np.ndarray:
+    """:func:`read_labels` of a mask PNG's bytes (e.g. an upload); ``name`` names it in errors."""
+    return _labels_of(_open_image(Path(name), data), Path(name))
+
+
+def _labels_of(image: Image.Image, path: Path) -> np.ndarray:
     if image.mode == "P":
         return np.asarray(image, dtype=np.int32)
     if image.mode in {"RGB", "RGBA"}:

@@ -8,7 +8,7 @@ Every function takes and returns ``uint8 (H, W, 3)`` **RGB** images and never mo
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import cv2
@@ -22,9 +22,19 @@ if TYPE_CHECKING:
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
-def label_colors(ids: Sequence[int]) -> np.ndarray:
-    """DAVIS palette colours of object ids: ``uint8 (len(ids), 3)`` RGB."""
-    return davis_palette()[np.asarray(ids, dtype=np.int64).reshape(-1) % 256]
+Colours = Mapping[int, tuple[int, int, int]]
+"""RGB colour per object id."""
+
+
+def label_colors(ids: Sequence[int], colours: Colours | None = None) -> np.ndarray:
+    """Colours of object ids: ``uint8 (len(ids), 3)`` RGB, from ``colours`` where it has the id, else the DAVIS
+    palette's."""
+    palette = davis_palette()[np.asarray(ids, dtype=np.int64).reshape(-1) % 256]
+    if colours:
+        for row, object_id in enumerate(ids):
+            if int(object_id) in colours:
+                palette[row] = colours[int(object_id)]
+    return palette
 
 
 def _check_image(image: np.ndarray) -> None:
@@ -43,19 +53,21 @@ def draw_outlines(
     labels: np.ndarray,
     thickness: int = 1,
     color: tuple[int, int, int] | None = None,
+    colours: Colours | None = None,
 ) -> np.ndarray:
     """Draw the outline (outer boundary and holes) of every object in ``labels`` onto a copy of ``image``.
 
     Args:
         thickness: line width in pixels, centred on the boundary pixels.
-        color: one RGB colour for all objects; by default each object gets its palette colour.
+        color: one RGB colour for all objects; by default each object gets its colour (:func:`label_colors`).
+        colours: colours of some object ids, the palette's for the others.
     """
     _check_labels(image, labels)
     out = image.copy()
     for object_id in object_ids(labels):
         mask = (labels == object_id).astype(np.uint8)
         contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-        rgb = color if color is not None else tuple(int(c) for c in label_colors([object_id])[0])
+        rgb = color if color is not None else tuple(int(c) for c in label_colors([object_id], colours)[0])
         cv2.drawContours(out, contours, -1, rgb, thickness, lineType=cv2.LINE_8)
     return out
 
@@ -65,23 +77,25 @@ def overlay_labels(
     labels: np.ndarray,
     alpha: float = 0.5,
     contour_thickness: int = 2,
+    colours: Colours | None = None,
 ) -> np.ndarray:
-    """Tint each object with its palette colour (opacity ``alpha``) and outline it; background is left untouched.
+    """Tint each object with its colour (opacity ``alpha``) and outline it; background is left untouched.
 
-    ``contour_thickness=0`` draws no outline. :data:`~foundation.io.VOID` pixels are neither tinted nor outlined.
+    Colours come from ``colours`` where it has the id, else the DAVIS palette. ``contour_thickness=0`` draws no
+    outline. :data:`~foundation.io.VOID` pixels are neither tinted nor outlined.
     """
     _check_labels(image, labels)
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha}")
     ids = object_ids(labels)
     lookup = np.zeros((int(labels.max(initial=0)) + 1, 3), dtype=np.float32)
-    lookup[list(ids)] = label_colors(ids)
+    lookup[list(ids)] = label_colors(ids, colours)
     objects = (labels > 0) & (labels != VOID)
     tinted = image.astype(np.float32)
     tinted[objects] = (1.0 - alpha) * tinted[objects] + alpha * lookup[labels[objects]]
     out = np.rint(tinted).astype(np.uint8)
     if contour_thickness > 0:
-        out = draw_outlines(out, labels, thickness=contour_thickness)
+        out = draw_outlines(out, labels, thickness=contour_thickness, colours=colours)
     return out
 
 
