@@ -155,3 +155,16 @@ def test_writable_folder_is_checked_before_any_work(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != tmp_path)
     with pytest.raises(InputError, match=rf"^--out: {tmp_path} is not writable"):
         writable_folder(tmp_path / "new", "--out")
+
+
+def test_decode_labels_reads_bytes_as_read_labels_reads_files(tmp_path):
+    from foundation.io import decode_labels
+
+    labels = np.zeros((6, 8), np.int32)
+    labels[1:3, 2:5], labels[4, :] = 2, VOID
+    write_labels(tmp_path / "p.png", labels)
+    binary = _save(tmp_path / "b.png", np.where(labels == 2, 255, 0).astype(np.uint8))
+    for path in (tmp_path / "p.png", binary):
+        np.testing.assert_array_equal(decode_labels(path.read_bytes(), "upload"), read_labels(path))
+    with pytest.raises(InputError, match="upload: unreadable or corrupt image"):
+        decode_labels(b"not a png", "upload")

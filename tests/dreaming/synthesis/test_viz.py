@@ -200,3 +200,11 @@ def test_contact_sheet_has_one_captioned_row_of_four_panels_per_pair() -> None:
     panel = three[-4 - cell_h : -4, 4 + 2 * (80 + 4) : 4 + 2 * (80 + 4) + 80]
     np.testing.assert_array_equal(panel[cell_h // 2, 10], (255, 0, 0))
     np.testing.assert_array_equal(panel[cell_h // 2, -1], (0, 0, 0))
+
+
+def test_given_colours_replace_the_palette_for_their_ids() -> None:
+    image, labels = _square_scene()
+    out = overlay_labels(image, labels, alpha=1.0, contour_thickness=2, colours={2: (10, 20, 250)})
+    np.testing.assert_array_equal(out[labels == 1][0], (128, 0, 0))  # not given: the palette's
+    np.testing.assert_array_equal(out[labels == 2], np.broadcast_to((10, 20, 250), ((labels == 2).sum(), 3)))
+    np.testing.assert_array_equal(label_colors([2, 1], {2: (1, 2, 3)}), [(1, 2, 3), (128, 0, 0)])
