@@ -94,6 +94,35 @@ class InteractiveAppConfig:
     """Pictures of the final labels in ``<out>/overlays/``."""
 
 
+@dataclass
+class StudioAppConfig:
+    """Everything ``lucid-studio`` reads. ``tracker`` and ``profile`` are groups (``conf/<group>/``); ``session``
+    holds :class:`~segmenters.interactive.session.SessionSettings`."""
+
+    tracker: Any = MISSING
+    profile: Any = MISSING
+    session: Any = MISSING
+    path: str = MISSING
+    """The video: a DAVIS-layout root, a folder of frames or a video file (``lucid-studio PATH``)."""
+    sequence: str | None = None
+    """The sequence of a DAVIS root of several."""
+    resolution: str = "480p"
+    """A DAVIS root's resolution folder."""
+    project: str | None = None
+    """The project folder (session, names and colours, exports); ``None``: ``studio/<video name>`` in the current
+    folder. Opening the same folder again continues the session."""
+    host: str = "127.0.0.1"
+    """Address to listen on; anything but a loopback address lets other machines in (a warning says so)."""
+    port: int = 8765
+    """Port to listen on (0: any free port)."""
+    open: bool = False
+    """Open the page in the default browser (``--open``)."""
+    max_request_mb: float = 32.0
+    """Largest request body accepted (an imported mask PNG)."""
+    display_cache_mb: float = 128.0
+    """Decoded frames kept for the page (the session keeps its own, ``session.cache_mb``)."""
+
+
 def tracker_configs() -> dict[str, type]:
     """``conf/tracker/<name>.yaml`` → the dataclass of its tracker's settings (importing torch for some)."""
     from segmenters.baselines.flow_warp import FlowConfig
@@ -111,6 +140,7 @@ def register_configs(trackers: bool = True) -> None:
     store.store(name="lucid_track_schema", node=TrackAppConfig)
     store.store(name="lucid_eval_schema", node=EvalAppConfig)
     store.store(name="lucid_interactive_schema", node=InteractiveAppConfig)
+    store.store(name="lucid_studio_schema", node=StudioAppConfig)
     if trackers:
         from segmenters.interactive.session import SessionSettings
 

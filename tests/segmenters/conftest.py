@@ -18,6 +18,7 @@ from hydra import compose, initialize_config_module
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
+from PIL import Image
 
 from dreaming.synthesis.config import InpaintConfig, fast
 from dreaming.synthesis.dream import Scene
@@ -116,6 +117,16 @@ def j_and_f() -> Callable[[list[np.ndarray], list[np.ndarray]], float]:
 def embedded() -> Clip:
     """The embedded sample clip of the demo: 24 frames of 240x136 with 3 objects."""
     return make_clip(**CLIP)
+
+
+@pytest.fixture(scope="session")
+def clip_folder(embedded: Clip, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded clip's frames as ``<folder>/clip/00000.png`` …"""
+    folder = tmp_path_factory.mktemp("video") / "clip"
+    folder.mkdir()
+    for index, frame in enumerate(embedded.frames):
+        Image.fromarray(frame).save(folder / f"{index:05d}.png")
+    return folder
 
 
 def _app_config(name: str, overrides: list[str]) -> DictConfig:
