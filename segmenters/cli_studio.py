@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 import sys
 import threading
 import webbrowser
@@ -68,6 +69,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`InputError` when ``host:port`` cannot be listened on (before the project is opened)."""
+    if not 0 <= port < 65536:
+        raise InputError("port", f"{port}", "0..65535 (0: any free port)")
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as error:
+        raise InputError(f"{host}:{port}", error.strerror or str(error), "a free port (port=0: any)") from None
+
+
 def open_project(cfg: DictConfig) -> StudioProject:
     """The project ``cfg`` names (its video opened, its saved session reopened)."""
     check_mandatory(cfg)
@@ -85,8 +99,7 @@ def open_project(cfg: DictConfig) -> StudioProject:
 
 def serve(cfg: DictConfig) -> None:
     """Open the project and serve the page until Ctrl-C; the session is saved on the way out."""
-    if not 0 <= cfg.port < 65536:
-        raise InputError("port", f"{cfg.port}", "0..65535")
+    check_port(cfg.host, cfg.port)
     project = open_project(cfg)
     if not is_loopback(cfg.host):
         log.warning(
@@ -113,8 +126,6 @@ def serve(cfg: DictConfig) -> None:
         server.run()
     finally:
         project.flush()
-    if not server.started:
-        raise InputError(f"{cfg.host}:{cfg.port}", "the server could not listen there", "a free port (port=0: any)")
 
 
 @hydra.main(version_base="1.3", config_path="pkg://conf", config_name="studio")

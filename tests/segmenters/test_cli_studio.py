@@ -3,6 +3,7 @@ when it listens beyond this machine."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ def test_help_and_usage(run_cli: Any) -> None:
         (["{clip}", "port=70000"], "port: 70000"),
         (["{clip}", "session.threshold=2"], "session.threshold"),
         (["{clip}", "no_such_key=1"], "no_such_key"),
+        (["{clip}", "host=no.such.host.invalid"], "no.such.host.invalid:8765"),
     ],
 )
 def test_errors_are_one_line(run_cli: Any, clip_folder: Path, tmp_path: Path, argv: list[str], message: str) -> None:
@@ -43,3 +45,13 @@ def test_errors_are_one_line(run_cli: Any, clip_folder: Path, tmp_path: Path, ar
 def test_loopback_addresses() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
+
+
+def test_a_port_in_use_is_one_line(run_cli: Any, clip_folder: Path, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = run_cli(cli_studio.main, clip_folder, f"port={port}", f"project={tmp_path / 'p'}")
+    assert run.status == 2 and run.err.startswith(f"lucid-studio: error: 127.0.0.1:{port}: "), run.err
+    assert "a free port" in run.err and not (tmp_path / "p").exists()
