@@ -133,6 +133,15 @@ def test_killed_client_resumes_to_the_same_bytes(davis: Path, reference, tmp_pat
     assert dataset_files(tmp_path) == reference
 
 
+def _scheduler_address(scheduler_file: Path) -> str | None:
+    """The address in a scheduler file, ``None`` until the scheduler has written it whole (it is not written
+    atomically: a reader can find it empty)."""
+    try:
+        return str(json.loads(scheduler_file.read_text())["address"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @pytest.fixture
 def external_cluster(tmp_path: Path) -> Iterator[str]:
     """A scheduler and two single-threaded workers started with the ``dask`` command line."""
@@ -145,8 +154,8 @@ def external_cluster(tmp_path: Path) -> Iterator[str]:
     )
     processes = [scheduler]
     try:
-        wait_for(scheduler_file.exists, 60, "the scheduler")
-        address = json.loads(scheduler_file.read_text())["address"]
+        wait_for(lambda: _scheduler_address(scheduler_file) is not None, 60, "the scheduler")
+        address = _scheduler_address(scheduler_file)
         worker = [BIN / "dask", "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"]
         processes.append(subprocess.Popen(worker, **common))
         with Client(address) as client:
