@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,42 +45,48 @@ def write_davis(folder: str | os.PathLike[str], stems: Sequence[str], labels: It
     return written
 
 
-def coco_instances(
+def coco_annotations(labels: Iterable[np.ndarray]) -> Iterator[dict[str, Any]]:
+    """COCO instance annotations of a segmented video, frame by frame: per object present in a frame its mask as
+    compressed RLE (pycocotools), area and box; ``image_id`` is the frame's index + 1, ``category_id`` and
+    ``track_id`` the object's id."""
+    count = 0
+    for index, frame_labels in enumerate(labels):
+        for obj in coco_objects(frame_labels):
+            count += 1
+            yield {
+                **obj,
+                "id": count,
+                "image_id": index + 1,
+                "category_id": obj["id"],
+                "track_id": obj["id"],
+                "iscrowd": 0,
+            }
+
+
+def write_coco(
+    path: str | os.PathLike[str],
     video: str,
     stems: Sequence[str],
     shape: tuple[int, int],
     labels: Iterable[np.ndarray],
     objects: Sequence[ExportedObject],
-) -> dict[str, Any]:
-    """COCO instances of a segmented video: an image per frame, a category per object (its name), an annotation per
-    object and frame where it is present, its mask as compressed RLE (pycocotools); ``track_id`` is the object's id.
-    """
+) -> Path:
+    """``coco.json``: an image per frame, a category per object (its name), the :func:`coco_annotations`. Written
+    one annotation at a time, so memory does not grow with the video's length."""
     height, width = shape
-    images, annotations = [], []
-    for index, (stem, frame_labels) in enumerate(zip(stems, labels, strict=True)):
-        images.append({"id": index + 1, "file_name": stem, "frame_index": index, "width": width, "height": height})
-        for obj in coco_objects(frame_labels):
-            annotations.append(
-                {
-                    **obj,
-                    "id": len(annotations) + 1,
-                    "image_id": index + 1,
-                    "category_id": obj["id"],
-                    "track_id": obj["id"],
-                    "iscrowd": 0,
-                }
-            )
-    return {
+    header = {
         "info": {"description": f"Lucid studio segmentation of {video}", "video": video},
         "categories": [{"id": o.id, "name": o.name, "supercategory": "object"} for o in objects],
-        "images": images,
-        "annotations": annotations,
+        "images": [
+            {"id": i + 1, "file_name": stem, "frame_index": i, "width": width, "height": height}
+            for i, stem in enumerate(stems)
+        ],
     }
-
-
-def write_coco(path: str | os.PathLike[str], instances: dict[str, Any]) -> Path:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(instances))
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        out.write(json.dumps(header)[:-1] + ', "annotations": [')
+        for n, annotation in enumerate(coco_annotations(labels)):
+            out.write((", " if n else "") + json.dumps(annotation))
+        out.write("]}")
     return Path(path)
 
 
@@ -122,8 +128,9 @@ def export(
     if "davis" in formats:
         written += write_davis(folder / "davis", stems, (labels(i) for i in range(count)))
     if "coco" in formats:
-        instances = coco_instances(video, stems, shape, (labels(i) for i in range(count)), objects)
-        written.append(write_coco(folder / "coco.json", instances))
+        written.append(
+            write_coco(folder / "coco.json", video, stems, shape, (labels(i) for i in range(count)), objects)
+        )
     if "mp4" in formats:
         frames = (frame(i) for i in range(count))
         written.append(

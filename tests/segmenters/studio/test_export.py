@@ -12,7 +12,7 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from foundation.io import read_labels
-from segmenters.studio.export import ExportedObject, coco_instances, export
+from segmenters.studio.export import ExportedObject, export, write_coco
 
 # pycocotools' mask.decode trips NumPy 2's copy-keyword deprecation; harmless here.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -31,9 +31,11 @@ def _labels(frames: int = 3) -> list[np.ndarray]:
     return out
 
 
-def test_coco_instances_decode_to_each_object() -> None:
+def test_coco_instances_decode_to_each_object(tmp_path: Path) -> None:
     labels = _labels()
-    coco = coco_instances("clip", ["a", "b", "c"], (20, 30), labels, OBJECTS)
+    coco = json.loads(
+        write_coco(tmp_path / "coco.json", "clip", ["a", "b", "c"], (20, 30), labels, OBJECTS).read_text()
+    )
     assert [c["name"] for c in coco["categories"]] == ["cat", "cup"]
     assert [(i["id"], i["file_name"]) for i in coco["images"]] == [(1, "a"), (2, "b"), (3, "c")]
     assert [(a["image_id"], a["track_id"]) for a in coco["annotations"]] == [(1, 1), (1, 4), (2, 1), (3, 1), (3, 4)]
