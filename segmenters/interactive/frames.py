@@ -156,7 +156,7 @@ def open_video(
     path: str | os.PathLike[str], sequence: str | None = None, resolution: str = "480p", cache_mb: float = 256.0
 ) -> VideoFrames:
     """The frames at ``path``: a video file; a DAVIS-layout root (``sequence`` names one, optional when it holds
-    one); or a folder of JPEG/PNG frames (sorted by name).
+    one); a folder of JPEG/PNG frames (sorted by name), or one holding them in ``JPEGImages/``.
 
     Raises:
         InputError: no such path, no frames, an unreadable video, or a DAVIS root of several sequences without
@@ -171,6 +171,9 @@ def open_video(
         reader = _VideoFileReader(path)
         count = reader.count()
         return VideoFrames(path.stem, [f"{i:05d}" for i in range(count)], reader, cache_mb)
+    if (path / "JPEGImages").is_dir() and _image_paths(path / "JPEGImages"):  # frames right under JPEGImages/
+        frames = _image_paths(path / "JPEGImages")
+        return VideoFrames(path.name, [p.stem for p in frames], lambda i: read_frame(frames[i]), cache_mb)
     if (path / "JPEGImages").is_dir():
         names = list_sequences(path, resolution)
         if sequence is None:

@@ -95,6 +95,14 @@ def test_a_folder_of_frames(tmp_path: Path) -> None:
         np.testing.assert_array_equal(video[index], written[index])
 
 
+def test_frames_right_under_jpegimages(tmp_path: Path) -> None:
+    """As the crowd sample keeps them: ``<clip>/JPEGImages/*.jpg`` beside ``<clip>/Annotations/``."""
+    written = write_frames(tmp_path / "crowd" / "JPEGImages", 2)
+    video = open_video(tmp_path / "crowd")
+    assert video.name == "crowd" and len(video) == 2
+    np.testing.assert_array_equal(video[1], written[1])
+
+
 def test_a_davis_root_of_one_sequence_needs_no_name(tmp_path: Path) -> None:
     root = tmp_path / "davis"
     written = write_frames(root / "JPEGImages" / "480p" / "alpha", 3)
