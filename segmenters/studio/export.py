@@ -17,6 +17,7 @@ import numpy as np
 
 from dreaming.dataset.coco import coco_objects
 from dreaming.synthesis.viz import overlay_labels
+from foundation.errors import InputError
 from foundation.io import atomic_path, write_labels
 from segmenters.visualize import video_writer
 
@@ -24,6 +25,13 @@ FORMATS = ("davis", "coco", "mp4")
 """Export formats: ``davis`` (``davis/<stem>.png``), ``coco`` (``coco.json``), ``mp4`` (``overlay.mp4``)."""
 
 Rgb = tuple[int, int, int]
+
+
+def check_formats(formats: Sequence[str]) -> None:
+    """Raise :class:`InputError` unless ``formats`` is a non-empty selection of :data:`FORMATS`."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown or not formats:
+        raise InputError("export formats", f"{list(formats)}", f"some of {list(FORMATS)}")
 
 
 @dataclass(frozen=True)
@@ -119,9 +127,7 @@ def export(
 ) -> list[Path]:
     """Write ``formats`` of a video's segmentation into ``folder``; ``frame(i)`` and ``labels(i)`` read frame ``i``
     on demand, so memory does not grow with the video's length. Returns the files written."""
-    unknown = sorted(set(formats) - set(FORMATS))
-    if unknown or not formats:
-        raise ValueError(f"export formats {list(formats)}: expected some of {list(FORMATS)}")
+    check_formats(formats)
     folder = Path(folder)
     count = len(stems)
     written: list[Path] = []

@@ -28,7 +28,7 @@ from foundation.io import VOID, decode_labels, write_bytes_atomic
 from segmenters.interactive.frames import VideoFrames, open_video
 from segmenters.interactive.marks import Click, Scribble, stroke_mask
 from segmenters.interactive.session import SESSION_FILE, InteractiveConfig, InteractiveSession
-from segmenters.studio.export import FORMATS, ExportedObject, export
+from segmenters.studio.export import FORMATS, ExportedObject, check_formats, export
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,6 @@ class Job:
 
     name: str
     thread: threading.Thread
-    result: Any = None
 
 
 class StudioProject:
@@ -319,9 +318,7 @@ class StudioProject:
     def export(self, formats: Sequence[str], name: str | None = None) -> str:
         """Start writing ``formats`` into ``exports/<name>/`` (a new name when ``None``); returns the name."""
         formats = list(formats) or list(FORMATS)
-        unknown = sorted(set(formats) - set(FORMATS))
-        if unknown:
-            raise InputError("export formats", f"{unknown}", f"some of {list(FORMATS)}")
+        check_formats(formats)
         name = name or self._next_export_name()
         if not EXPORT_NAME.fullmatch(name):
             raise InputError("export name", repr(name), "1..64 letters, digits, '.', '_' or '-', not starting with '.'")
@@ -366,8 +363,7 @@ class StudioProject:
 
             def run() -> None:
                 try:
-                    assert self.job is not None
-                    self.job.result = work()
+                    work()
                 except Exception as error:  # shown on the page; the server keeps serving
                     log.exception("%s failed", name)
                     self.error = f"{name} failed: {error}"

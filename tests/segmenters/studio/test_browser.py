@@ -162,5 +162,6 @@ def test_scribble_propagate_export_in_a_real_browser(server: tuple[str, Path], e
     labels = [read_labels(path) for path in exported]
     assert set(np.unique(np.stack(labels)).tolist()) <= {0, 1}
     scores = [_jaccard(frame == 1, t == target) for frame, t in zip(labels, embedded.labels, strict=True)]
-    # Measured on the development machine: J 0.94 on the scribbled frame, 0.80 over the clip.
+    # Measured on the development machine, tracker.seed 0 / 1 / 2: J 0.94 on the scribbled frame for each, 0.833 /
+    # 0.845 / 0.877 over the clip; the floors leave room for another CPU's float order.
     assert scores[0] > 0.7 and np.mean(scores) > 0.5, np.round(scores, 2)

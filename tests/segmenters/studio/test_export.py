@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from foundation.errors import InputError
 from foundation.io import read_labels
 from segmenters.studio.export import ExportedObject, export, write_coco
 
@@ -75,5 +76,5 @@ def test_export_writes_every_format(tmp_path: Path) -> None:
     assert ok and int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 3
     inside = first[12:16, 21:23].reshape(-1, 3).mean(axis=0)  # BGR: the cup tinted blue
     assert inside[0] > inside[2] + 40, inside
-    with pytest.raises(ValueError, match="export formats"):
+    with pytest.raises(InputError, match="export formats"):
         export(tmp_path, ["gif"], "clip", ["a"], (20, 30), frames.__getitem__, labels.__getitem__, OBJECTS, 10)
