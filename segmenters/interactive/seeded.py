@@ -2,10 +2,10 @@
 
 The marks (a seed map, see :mod:`segmenters.interactive.marks`) are hard constraints. What we already believe about the
 frame constrains the rest: the labels we currently have (a propagation) are kept as seeds away from marks that
-contradict them, and a network's prior is kept where it is confident. Only the pixels left undecided are solved, by a
-multi-label random walker with prior models (Grady, CVPR 2005) or by GrabCut per object, at a reduced resolution and
-inside the bounding box of the undecided pixels for speed. Without a prior, a region the method gives a label but that
-reaches none of that label's seeds (colour alone made it) takes its surroundings' label.
+contradict them and where they are not thin, and a network's prior is kept where it is confident. Only the pixels left
+undecided are solved, by a multi-label random walker with prior models (Grady, CVPR 2005) or by GrabCut per object, at a
+reduced resolution and inside the bounding box of the undecided pixels for speed. Without a prior, a region the method
+gives a label but that reaches none of that label's seeds (colour alone made it) takes its surroundings' label.
 
 On the first interaction there is no belief: each marked object may extend only a margin beyond the bounding box of
 its marks, everything farther is background, and so is the image border when no background mark exists.
@@ -24,6 +24,7 @@ from scipy.sparse import linalg as sparse_linalg
 
 from foundation.errors import InputError
 from foundation.io import VOID
+from foundation.morphology import thin_parts
 from segmenters.interactive.marks import UNMARKED
 
 METHODS = ("random_walker", "grabcut")
@@ -59,6 +60,10 @@ class SeededConfig:
             to a mark of another label are left to the method; farther ones keep their label.
         reach: each connected stroke also frees the beliefs it contradicts within this fraction of its extent (the
             longer side of its bounding box).
+        thin: the parts of the current labels that no disk of this radius (px) fits in are left to the method too:
+            the streaks a flow propagation smears over the background are thin, and a robot (or a person) rarely
+            marks what is that thin. 0: off. On the development sequences (flow only, 8 robot interactions) final J&F
+            0.571 at 0, 0.639 / 0.645 / 0.653 / 0.663 / 0.654 at 4 / 6 / 8 / 12 / 16 px.
         confident: a prior probability at or above this makes its pixel a seed of that label.
         iterations: how many times the colour models are fitted to the segmentation (GrabCut's iterations; the random
             walker solves once per fit).
@@ -72,6 +77,7 @@ class SeededConfig:
     margin: float = 0.3
     keep_distance: float = 20.0
     reach: float = 0.5
+    thin: int = 12
     confident: float = 0.9
     iterations: int = 3
 
@@ -90,6 +96,8 @@ class SeededConfig:
             raise InputError(f"{_SETTING}.margin", f"{self.margin}", "a non-negative fraction")
         if not self.reach >= 0.0:
             raise InputError(f"{_SETTING}.reach", f"{self.reach}", "a non-negative fraction")
+        if self.thin < 0:
+            raise InputError(f"{_SETTING}.thin", f"{self.thin}", "0 (off) or a radius in px")
         if not self.keep_distance >= 0.0:
             raise InputError(f"{_SETTING}.keep_distance", f"{self.keep_distance}", "a non-negative distance in px")
         if not 0.5 < self.confident <= 1.0:
@@ -134,12 +142,13 @@ def segment_from_marks(
 ) -> np.ndarray:
     """Labels of a frame from marks on it, with the marks as hard constraints.
 
-    Every marked pixel takes its mark's id. Pixels of ``current`` farther than ``cfg.keep_distance`` from any mark of
-    a different id keep their label, so a correction changes only the neighbourhood of its marks. Without
-    ``current``, pixels whose ``prior`` is confident keep the prior's label (with the same distance rule); without
-    either, the first-interaction rule of the module applies. The undecided rest is solved by ``cfg.method``, which
-    also takes ``prior`` (else ``current``) as soft evidence. A frame without marks keeps ``current``. An object with
-    no mark, no pixel in ``current`` and nowhere a prior of at least 0.5 stays absent.
+    Every marked pixel takes its mark's id. Pixels of ``current`` farther than ``cfg.keep_distance`` from any mark of a
+    different id keep their label (but for its parts thinner than ``cfg.thin``), so a correction changes only the
+    neighbourhood of its marks and the thin streaks a propagation leaves. Without ``current``, pixels whose ``prior`` is
+    confident keep the prior's label (with the same distance rule); without either, the first-interaction rule of the
+    module applies. The undecided rest is solved by ``cfg.method``, which also takes ``prior`` (else ``current``) as
+    soft evidence. A frame without marks keeps ``current``. An object with no mark, no pixel in ``current`` and nowhere
+    a prior of at least 0.5 stays absent.
 
     Args:
         image: ``uint8 (H, W, 3)`` RGB frame.
@@ -158,6 +167,7 @@ def segment_from_marks(
         return current.astype(np.int32, copy=True)
     if current is not None:
         constraints = trusted_seeds(current, seeds, cfg.keep_distance, cfg.reach)
+        constraints[thin_parts(current, cfg.thin) & ~marked] = UNMARKED
     elif prior is not None:
         constraints = trusted_seeds(_confident_labels(prior, ids, cfg.confident), seeds, cfg.keep_distance, cfg.reach)
     else:
