@@ -134,7 +134,7 @@ def _run_on_cluster(
 
     from distributed import as_completed
 
-    from foundation.cluster import WorkerSetup, cluster_config, open_client
+    from foundation.cluster import WorkerSetup, cluster_config, open_client, task_key
 
     # One torch thread per task: parallelism comes from the tasks (see segmenters.tracking).
     settings = replace(settings, tracker=replace(settings.tracker, threads=1, progress=False))
@@ -142,7 +142,9 @@ def _run_on_cluster(
     with open_client(cluster_config(cfg)) as client:
         client.register_plugin(WorkerSetup())
         futures = [
-            client.submit(run_sequence, seq, settings, cfg.interactions, out, pure=False, key=f"robot-{seq.name}")
+            client.submit(
+                run_sequence, seq, settings, cfg.interactions, out, pure=False, key=task_key("robot", seq.name)
+            )
             for seq in sequences
         ]
         with tqdm(total=len(futures), desc="robot (Dask)", unit="sequence") as bar:

@@ -272,7 +272,7 @@ def track_sequences_on_cluster(
     """
     from distributed import as_completed  # a tracker's import needs no cluster
 
-    from foundation.cluster import WorkerSetup
+    from foundation.cluster import WorkerSetup, task_key
 
     settings = dict(tracker_cfg)
     # One torch thread per task: OpenMP settings are per thread, so the worker plugin's set_num_threads(1) does not
@@ -283,7 +283,7 @@ def track_sequences_on_cluster(
     client.register_plugin(WorkerSetup())
     sequences = list(sequences)
     futures = {
-        client.submit(_track_in_worker, settings, seq, str(out), pure=False, key=f"track-{seq.name}"): seq.name
+        client.submit(_track_in_worker, settings, seq, str(out), pure=False, key=task_key("track", seq.name)): seq.name
         for seq in sequences
     }
     times = {}
