@@ -2,7 +2,7 @@
 round, and the frame is segmented from all its marks so far (the previous result as the current labels, as a session
 does when a frame is corrected again); J after each round, per method and ``thin`` setting, and seconds per call.
 
-    python benchmarks/seeded_marks.py [--root ../shared/data/davis2016] [--rounds 5] [--frame 0]
+    python benchmarks/seeded_marks.py [--root ../shared/data/davis2016] [--rounds 5] [--frame 0] [--thin 0 12]
 """
 
 from __future__ import annotations

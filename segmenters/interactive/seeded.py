@@ -64,7 +64,8 @@ class SeededConfig:
         thin: the parts of the current labels that no disk of this radius (px) fits in are left to the method too:
             the streaks a flow propagation smears over the background are thin, and a robot (or a person) rarely
             marks what is that thin. 0: off. On the development sequences (flow only, 8 robot interactions) final J&F
-            0.571 at 0, 0.639 / 0.645 / 0.653 / 0.663 / 0.654 at 4 / 6 / 8 / 12 / 16 px.
+            0.571 at 0 and 0.664 at 12 px; swept with a 2-px opening of each propagation step (since dropped),
+            0.639 / 0.645 / 0.653 / 0.663 / 0.654 at 4 / 6 / 8 / 12 / 16 px.
         confident: a prior probability at or above this makes its pixel a seed of that label.
         iterations: how many times the colour models are fitted to the segmentation (GrabCut's iterations; the random
             walker solves once per fit).
