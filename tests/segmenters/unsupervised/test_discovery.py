@@ -79,7 +79,7 @@ def track_with(reliability: dict[int, float]) -> Track:
     empty = np.packbits(np.zeros(4, bool)).tobytes()
     return Track(
         masks=dict.fromkeys(frames, empty),
-        contrast=dict.fromkeys(frames, 1.0),
+        salience=dict.fromkeys(frames, 1.0),
         agreement={t: reliability.get(t, 0.0) for t in frames},
         link=dict.fromkeys(frames, 1.0),
     )
@@ -88,7 +88,7 @@ def track_with(reliability: dict[int, float]) -> Track:
 def test_reliability_and_score_are_the_product_and_sum() -> None:
     track = Track(
         masks=dict.fromkeys((3, 4, 5), b""),
-        contrast={3: 0.5, 4: 2.0, 5: -1.0},
+        salience={3: 0.5, 4: 2.0, 5: -1.0},
         agreement={3: 1.0, 4: 0.5, 5: 1.0},
         link={3: 0.0, 4: 0.8, 5: 0.6},
     )
@@ -113,3 +113,39 @@ def test_anchors_are_the_most_reliable_frames_spaced_apart() -> None:
 def test_bad_settings_name_themselves(setting: str, value: object) -> None:
     with pytest.raises(InputError, match=f"tracker.discovery.{setting}"):
         DiscoveryConfig(**{setting: value})
+
+
+def water_and_object_video(frames: int = 10) -> tuple[list[np.ndarray], np.ndarray]:
+    """A still, textured scene with a textured object moving 3 px per frame inside it and, along the bottom border,
+    a strip whose texture flows sideways 3 px per frame (water); returns the frames and the strip's mask."""
+    rng = np.random.default_rng(0)
+    height, width = 120, 200
+    scene = rng.integers(60, 140, (height, width, 3)).astype(np.uint8)
+    scene = np.repeat(np.repeat(scene[::4, ::4], 4, 0), 4, 1)[:height, :width]
+    water = np.repeat(np.repeat(rng.integers(0, 255, (10, 80, 3)), 4, 0), 4, 1).astype(np.uint8)
+    thing = np.repeat(np.repeat(rng.integers(150, 255, (8, 8, 3)), 4, 0), 4, 1).astype(np.uint8)
+    strip = np.zeros((height, width), bool)
+    strip[height - 30 :] = True
+    video = []
+    for t in range(frames):
+        frame = scene.copy()
+        frame[height - 30 :] = water[:30, 3 * t : 3 * t + width]
+        frame[30:62, 40 + 3 * t : 72 + 3 * t] = thing
+        video.append(frame)
+    return video, strip
+
+
+@pytest.mark.parametrize("border_sigma", [1.0, 0.0])
+def test_a_region_spread_along_the_border_is_not_taken_for_an_object(border_sigma: float) -> None:
+    frames, strip = water_and_object_video()
+    found = discover(clip_video(frames, "water"), DiscoveryConfig(border_sigma=border_sigma))
+    on_strip = [
+        k
+        for k, track in enumerate(found.tracks)
+        if any((track.mask(t, found.shape) & strip).any() for t in track.frames)
+    ]
+    assert found.tracks and 0 not in on_strip  # the object ranks first
+    if border_sigma > 0:
+        assert on_strip == []  # the water along the border weighs too little (score 0.03, the object's 9.5)
+    else:
+        assert on_strip == [1]  # unweighted it is kept (score 5.9): the test can tell

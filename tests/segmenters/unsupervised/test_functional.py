@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from segmenters.unsupervised.functional import (
+    border_weight,
+    boundary_connectivity,
     camera_flow,
     instances,
     iou,
@@ -105,6 +107,40 @@ def test_refine_by_colour_leaves_empty_and_full_masks() -> None:
     image = np.zeros((30, 30, 3), np.uint8)
     for mask in (np.zeros((30, 30), bool), np.ones((30, 30), bool)):
         assert (refine_by_colour(image, mask) == mask).all()
+
+
+def test_refine_by_colour_snaps_a_mask_much_wider_than_its_object() -> None:
+    rng = np.random.default_rng(1)
+    image = np.clip(rng.normal(110, 25, (120, 160, 3)), 0, 255).astype(np.uint8)  # a textured background
+    image[40:80, 50:110] = (200, 60, 40)
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    truth = np.zeros((120, 160), bool)
+    truth[40:80, 50:110] = True
+    rough = np.zeros_like(truth)
+    rough[32:88, 42:118] = True  # 8 px too wide all round
+    assert iou(refine_by_colour(image, rough), truth) > 0.95 > 0.6 > iou(rough, truth)
+
+
+def test_refine_by_colour_keeps_a_mask_thinner_than_its_rim() -> None:
+    image = np.random.default_rng(2).integers(0, 255, (40, 40, 3)).astype(np.uint8)
+    mask = np.zeros((40, 40), bool)
+    mask[10:30, 18:22] = True  # 4 px wide: nothing survives eroding 3 px from each side
+    assert (refine_by_colour(image, mask, rim=3) == mask).all()
+
+
+def test_boundary_connectivity_counts_border_pixels_over_the_root_of_the_area() -> None:
+    mask = np.zeros((50, 100), bool)
+    mask[20:30, 40:60] = True
+    assert boundary_connectivity(mask) == 0.0  # inside the frame
+    mask[:] = False
+    mask[10:20, :] = True  # a band across: 10 px on each side column, area 1000
+    assert boundary_connectivity(mask) == pytest.approx(20 / math.sqrt(1000))
+    mask[:] = False
+    mask[:10, :10] = True  # a corner square: 10 on the top row, 9 more on the left column
+    assert boundary_connectivity(mask) == pytest.approx(19 / 10)
+    assert border_weight(mask, 1.0) == pytest.approx(math.exp(-(1.9**2) / 2))
+    assert border_weight(mask, 0.0) == 1.0
+    assert boundary_connectivity(np.zeros((5, 5), bool)) == 0.0
 
 
 def test_instances_are_the_regions_largest_first() -> None:
