@@ -35,10 +35,11 @@ def test_the_moving_object_of_the_embedded_clip_is_found(found: tuple[Clip, Disc
     labels = [discovery.labels(t, video_shape) for t in range(len(clip.frames))]
     scores, matching = score_candidates("clip", tuple(map(str, range(len(labels)))), truth_of(clip), labels)
     # Object 2 moves about 8 px per frame apart from the panning camera; objects 1 and 3 move 0.1-0.3 px per frame
-    # against it, within the flow's noise, and are not claimed. Measured: J 0.84 for object 2.
+    # against it, within the flow's noise, and are not claimed. Measured: J 0.949 for object 2 (0.84 before GrabCut
+    # started from the motion mask's rim as probable background).
     matched = {pair.object_id: pair.candidate_id for pair in matching.pairs}
     assert matched[2] is not None
-    assert scores.j[scores.ids.index(2)].mean() > 0.7
+    assert scores.j[scores.ids.index(2)].mean() > 0.85
     # No candidate was kept that is not an object: every kept track matches one.
     assert set(discovery.ids) <= {c for c in matched.values() if c is not None}
 

@@ -44,8 +44,9 @@ def test_unsupervised_tracking_finds_the_moving_object(
         {"discover_s", "dream_s", "train_s", "track_s", "total_s"} if dream else {"discover_s", "total_s"}
     )
     matched = {row["Object"]: row for row in rows(out / "matching.csv")}
-    # Object 2 is the one moving apart from the camera (see test_discovery). Measured on the development machine: J 0.84
-    # as a candidate; after dreaming (demo networks: 64-px crops, 200 steps) 0.754, 0.709, 0.693 for tracker.lucid.seed
-    # 0, 1, 2 — the floor of 0.5 is what the worst seed keeps with room for another CPU's float order.
+    # Object 2 is the one moving apart from the camera (see test_discovery). Measured on the development machine:
+    # J 0.949 as a candidate; after dreaming (demo networks: 64-px crops, 200 steps) 0.939, 0.911, 0.939 for
+    # tracker.lucid.seed 0, 1, 2 — the floor of 0.75 is what the worst seed keeps with room for another CPU's float
+    # order.
     assert matched["2"]["Candidate"] != ""
-    assert float(matched["2"]["J-Mean"]) > (0.5 if dream else 0.7)
+    assert float(matched["2"]["J-Mean"]) > (0.75 if dream else 0.85)
