@@ -181,13 +181,20 @@ def analysis_size(shape: tuple[int, int], max_side: int) -> tuple[int, int]:
 
 
 @dataclass
-class _Candidate:
+class Candidate:
+    """One region of one frame that moves apart from the camera."""
+
     mask: np.ndarray
+    """``bool (h, w)`` at the analysis size."""
     salience: float
+    """Motion contrast to its surroundings, weighted down where it spreads along the frame's border."""
     agreement: float
+    """IoU of the colour-refined region with the motion mask near it."""
 
 
-def _candidates(image: np.ndarray, motion: np.ndarray, cfg: DiscoveryConfig) -> list[_Candidate]:
+def frame_candidates(image: np.ndarray, motion: np.ndarray, cfg: DiscoveryConfig) -> list[Candidate]:
+    """The candidates of one frame (``image uint8 (h, w, 3)`` RGB, ``motion float32 (h, w)`` from
+    :class:`FrameMotion`): the motion mask snapped to the colours and split into regions, largest first."""
     rough = motion_mask(motion, cfg.min_motion, cfg.min_area)
     refined = (
         refine_by_colour(image, rough, cfg.refine_iterations, rim=cfg.refine_rim, core=cfg.refine_core)
@@ -198,7 +205,7 @@ def _candidates(image: np.ndarray, motion: np.ndarray, cfg: DiscoveryConfig) -> 
     for mask in instances(refined, cfg.min_area):
         near = cv2.dilate(mask.astype(np.uint8), np.ones((3, 3), np.uint8), iterations=10) > 0
         salience = motion_contrast(motion, mask) * border_weight(mask, cfg.border_sigma)
-        found.append(_Candidate(mask, salience, iou(mask, rough & near)))
+        found.append(Candidate(mask, salience, iou(mask, rough & near)))
     return found
 
 
@@ -216,7 +223,7 @@ class FrameMotion:
     """``float32 (h, w, 2)`` flow ``t → t − 1`` that links tracks (``None`` for the first frame)."""
 
 
-def _frame_motion(video: VideoFrames, cfg: DiscoveryConfig, size: tuple[int, int]) -> Iterator[FrameMotion]:
+def frame_motion(video: VideoFrames, cfg: DiscoveryConfig, size: tuple[int, int]) -> Iterator[FrameMotion]:
     """:class:`FrameMotion` of every frame in order; frames and flows are kept only while a later frame needs
     them."""
     frames, stride = len(video), cfg.stride
@@ -265,14 +272,14 @@ def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: b
     tracks: list[Track] = []
     carried: dict[int, tuple[np.ndarray, int]] = {}  # open track → (its last mask carried to the frame, frames missed)
     for seen in tqdm(
-        _frame_motion(video, cfg, size), total=frames, desc=f"discover {video.name}", disable=not progress, leave=False
+        frame_motion(video, cfg, size), total=frames, desc=f"discover {video.name}", disable=not progress, leave=False
     ):
         t = seen.t
         if seen.to_previous is not None:
             carried = {
                 k: (warp_to(m.astype(np.float32), seen.to_previous) > 0.5, gap) for k, (m, gap) in carried.items()
             }
-        found = _candidates(seen.image, seen.motion, cfg)
+        found = frame_candidates(seen.image, seen.motion, cfg)
         overlaps = sorted(
             ((iou(c.mask, m), i, k) for i, c in enumerate(found) for k, (m, _) in carried.items()), reverse=True
         )
