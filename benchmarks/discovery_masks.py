@@ -80,7 +80,7 @@ def main() -> None:
         means = np.vstack([means, per_setting])
         rows.append([sequence.name, *(f"{j:.3f}" for j in per_setting)])
     rows.append(["mean", *(f"{j:.3f}" for j in means.mean(axis=0))])
-    print(f"J of the union of each frame's candidates (every {args.every}th frame, analysis size):")
+    print(f"J of the union of each frame's candidates (one frame in {args.every}, at the analysis size):")
     print(format_table([["sequence", *names], *rows]))
 
 

@@ -60,10 +60,10 @@ class DiscoveryConfig:
     """Snap the motion masks to the colours (GrabCut)."""
     refine_iterations: int = 3
     refine_rim: int = 3
-    """The outer rim of a motion mask GrabCut starts as probable background (px). On the 10 development sequences
-    (every third frame, per-frame J of the masks before tracking): 0.464 with the whole mask probable foreground
-    and its 4-px-eroded core sure, 0.520 with a 3-px rim and a 12-px core, 0.528 with 3 and 16 (thin objects lose:
-    dance-jump 0.674 → 0.648)."""
+    """The outer rim of a motion mask GrabCut starts as probable background (px). Per-frame J of the candidates
+    before linking on the 10 development sequences (``benchmarks/discovery_masks.py``, one frame in 3): 0.438 with
+    no GrabCut, 0.465 with the whole mask probable foreground and its 4-px core sure, 0.519 with a 3-px rim and a
+    12-px core."""
     refine_core: int = 12
     """The mask eroded by this many px is sure foreground for GrabCut."""
     link_iou: float = 0.3
