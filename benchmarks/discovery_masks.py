@@ -22,7 +22,7 @@ from omegaconf import OmegaConf
 from tqdm import tqdm
 
 from foundation.davis import select_sequences
-from foundation.io import read_labels
+from foundation.io import VOID, read_labels
 from foundation.settings import from_container
 from segmenters.evaluation.metrics import jaccard
 from segmenters.evaluation.report import format_table
@@ -58,7 +58,7 @@ def main() -> None:
     names = [text or "defaults" for text in args.settings]
     cv2.setNumThreads(1)
 
-    rows, means = [], np.zeros((0, len(settings)))
+    rows, means = [], []
     for sequence in tqdm(select_sequences(args.root, args.sequences), desc="sequences", unit="sequence"):
         video = sequence_frames(sequence)
         size = analysis_size(video.shape, settings[0].max_side)
@@ -66,20 +66,18 @@ def main() -> None:
         for seen in frame_motion(video, settings[0], size):
             if seen.t % args.every:
                 continue
-            truth = read_labels(sequence.annotation(seen.t))
-            truth = (
-                cv2.resize(((truth > 0) & (truth < 255)).astype(np.uint8), size[::-1], interpolation=cv2.INTER_NEAREST)
-                > 0
-            )
+            labels = read_labels(sequence.annotation(seen.t))
+            foreground = ((labels > 0) & (labels != VOID)).astype(np.uint8)
+            truth = cv2.resize(foreground, size[::-1], interpolation=cv2.INTER_NEAREST) > 0
             for k, cfg in enumerate(settings):
                 union = np.zeros(size, bool)
                 for candidate in frame_candidates(seen.image, seen.motion, cfg):
                     union |= candidate.mask
                 scores[k].append(float(jaccard(union, truth)))
         per_setting = [float(np.mean(s)) for s in scores]
-        means = np.vstack([means, per_setting])
+        means.append(per_setting)
         rows.append([sequence.name, *(f"{j:.3f}" for j in per_setting)])
-    rows.append(["mean", *(f"{j:.3f}" for j in means.mean(axis=0))])
+    rows.append(["mean", *(f"{j:.3f}" for j in np.mean(means, axis=0))])
     print(f"J of the union of each frame's candidates (one frame in {args.every}, at the analysis size):")
     print(format_table([["sequence", *names], *rows]))
 

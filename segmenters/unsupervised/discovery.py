@@ -89,8 +89,9 @@ class DiscoveryConfig:
         for name in ("min_area", "link_iou", "min_length", "relative_score"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise InputError(f"tracker.discovery.{name}", f"{getattr(self, name)}", "a fraction in [0, 1]")
-        if self.refine_rim < 0 or self.refine_core < 0:
-            raise InputError("tracker.discovery.refine_rim/refine_core", "negative", "px, at least 0")
+        for name in ("refine_rim", "refine_core"):
+            if getattr(self, name) < 0:
+                raise InputError(f"tracker.discovery.{name}", f"{getattr(self, name)}", "px, at least 0")
         if self.max_gap < 0 or self.min_motion < 0 or self.ransac_threshold <= 0 or self.border_sigma < 0:
             raise InputError(
                 "tracker.discovery", "a negative gap, motion or border sigma, or a non-positive RANSAC threshold", ""

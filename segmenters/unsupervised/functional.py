@@ -96,11 +96,11 @@ def refine_by_colour(
     is returned as it is."""
     if mask.sum() < 50 or mask.all():
         return mask
-    kernel = np.ones((3, 3), np.uint8)
+    kernel, mask8 = np.ones((3, 3), np.uint8), mask.astype(np.uint8)
     labels = np.full(mask.shape, cv2.GC_BGD, np.uint8)
-    labels[cv2.dilate(mask.astype(np.uint8), kernel, iterations=band) > 0] = cv2.GC_PR_BGD
-    labels[cv2.erode(mask.astype(np.uint8), kernel, iterations=rim) > 0] = cv2.GC_PR_FGD
-    labels[cv2.erode(mask.astype(np.uint8), kernel, iterations=core) > 0] = cv2.GC_FGD
+    labels[cv2.dilate(mask8, kernel, iterations=band) > 0] = cv2.GC_PR_BGD
+    labels[cv2.erode(mask8, kernel, iterations=rim) > 0] = cv2.GC_PR_FGD
+    labels[cv2.erode(mask8, kernel, iterations=core) > 0] = cv2.GC_FGD
     if not (labels == cv2.GC_PR_FGD).any() and not (labels == cv2.GC_FGD).any():
         return mask  # thinner than its rim: nothing to start the foreground's colours from
     models = np.zeros((1, 65)), np.zeros((1, 65))

@@ -109,7 +109,15 @@ def test_anchors_are_the_most_reliable_frames_spaced_apart() -> None:
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("max_side", 0), ("link_iou", 1.5), ("min_area", -0.1), ("dis_preset", "slow"), ("max_objects", 0)],
+    [
+        ("max_side", 0),
+        ("link_iou", 1.5),
+        ("min_area", -0.1),
+        ("dis_preset", "slow"),
+        ("max_objects", 0),
+        ("refine_rim", -1),
+        ("refine_core", -1),
+    ],
 )
 def test_bad_settings_name_themselves(setting: str, value: object) -> None:
     with pytest.raises(InputError, match=f"tracker.discovery.{setting}"):
