@@ -154,6 +154,12 @@ def border_weight(mask: np.ndarray, sigma: float) -> float:
     return float(np.exp(-(boundary_connectivity(mask) ** 2) / (2 * sigma**2)))
 
 
+def covered(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of mask ``b`` that mask ``a`` covers (0 when ``b`` is empty)."""
+    area = np.count_nonzero(b)
+    return 0.0 if area == 0 else np.count_nonzero(a & b) / area
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two masks (0 when both are empty)."""
     union = np.count_nonzero(a | b)

@@ -13,6 +13,7 @@ from segmenters.demo import CLIP
 from segmenters.evaluation.unsupervised import score_candidates
 from segmenters.interactive.frames import VideoFrames
 from segmenters.unsupervised import Discovery, DiscoveryConfig, Track, UnsupervisedTracker, discover
+from segmenters.unsupervised.discovery import Candidate, link_candidates
 
 
 def clip_video(frames: list[np.ndarray], name: str = "clip") -> VideoFrames:
@@ -107,11 +108,32 @@ def test_anchors_are_the_most_reliable_frames_spaced_apart() -> None:
     assert discovery.anchors(per_object=2, limit=1) == [5]
 
 
+def box(top: int, left: int, height: int, width: int) -> np.ndarray:
+    mask = np.zeros((40, 60), bool)
+    mask[top : top + height, left : left + width] = True
+    return mask
+
+
+def test_links_go_by_iou_then_by_how_much_of_a_track_a_candidate_covers() -> None:
+    carried = {0: (box(10, 10, 10, 10), 0), 1: (box(10, 40, 10, 10), 0), 2: (box(30, 0, 5, 5), 0)}
+    found = [
+        Candidate(box(10, 40, 10, 11), 1.0, 1.0),  # track 1 moved by a column: IoU 100/110
+        Candidate(box(5, 5, 20, 20), 1.0, 1.0),  # track 0 grown: covers all of it, IoU 100/400
+        Candidate(box(30, 2, 5, 10), 1.0, 1.0),  # covers 3/5 of track 2, IoU 15/60
+    ]
+    links = link_candidates(found, carried, DiscoveryConfig(link_iou=0.3, link_cover=0.8))
+    assert links == {0: (1, pytest.approx(100 / 110)), 1: (0, pytest.approx(0.25))}  # the IoU is what is kept
+    # link_cover 1 still takes a candidate holding the whole track; above the IoU alone decides
+    assert set(link_candidates(found, carried, DiscoveryConfig(link_cover=1.0))) == {0, 1}
+    assert set(link_candidates(found, carried, DiscoveryConfig(link_iou=0.2, link_cover=1.0))) == {0, 1, 2}
+
+
 @pytest.mark.parametrize(
     ("setting", "value"),
     [
         ("max_side", 0),
         ("link_iou", 1.5),
+        ("link_cover", -0.2),
         ("min_area", -0.1),
         ("dis_preset", "slow"),
         ("max_objects", 0),

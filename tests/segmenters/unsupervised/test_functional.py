@@ -11,6 +11,7 @@ from segmenters.unsupervised.functional import (
     border_weight,
     boundary_connectivity,
     camera_flow,
+    covered,
     instances,
     iou,
     motion_contrast,
@@ -168,3 +169,13 @@ def test_iou() -> None:
     b[1:3] = True  # 8 px, 4 shared
     assert iou(a, b) == pytest.approx(4 / 12)
     assert iou(np.zeros((2, 2), bool), np.zeros((2, 2), bool)) == 0.0
+
+
+def test_covered_is_the_fraction_of_the_second_mask_inside_the_first() -> None:
+    a = np.zeros((4, 4), bool)
+    b = np.zeros((4, 4), bool)
+    a[:3] = True  # 12 px
+    b[2:] = True  # 8 px, 4 inside a
+    assert covered(a, b) == pytest.approx(4 / 8)
+    assert covered(b, a) == pytest.approx(4 / 12)
+    assert covered(a, np.zeros((4, 4), bool)) == 0.0
