@@ -5,10 +5,10 @@ camera's motion (a homography fitted by RANSAC) taken out, leaving each pixel's 
 directions, so that a disoccluded halo beside a moving object does not count; that residual averaged with the
 neighbours' brought along the flow; pixels above Otsu's threshold (and ``min_motion`` px) snapped to the colours by
 GrabCut; split into connected regions (the candidates). Each candidate continues the track whose last mask, carried
-along the flow, it overlaps most (IoU ≥ ``link_iou``; failing that, covering most of that mask, as an object
-that grows does), else starts one. Tracks are ranked by salience × persistence
-(the sum over their frames of how much more they move than their surroundings, weighted down where they spread
-along the frame's border); short and weak ones are dropped.
+along the flow, it overlaps most (IoU ≥ ``link_iou``; failing that, covering most of that mask, as an object that
+grows does, unless it is far larger than the track has ever been), else starts one. Tracks are ranked by salience ×
+persistence (the sum over their frames of how much more they move than their surroundings, weighted down where they
+spread along the frame's border); short and weak ones are dropped.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ class DiscoveryConfig:
     """Then a candidate still unmatched continues a track still unmatched when it covers this fraction of the
     track's carried mask: an object that grew or took in one of its parts (hockey's player, split in two tracks at
     IoU 0.28 where the new mask held 95 % of the old). 1: only a candidate holding all of the track's mask."""
+    link_growth: float = 4.0
+    """… and when it is at most this many times the largest mask the track has had: a region ten times larger is
+    the object merged with the background (hockey's player grew 3.3 times; kite-walk's walker, shrunk to a fragment
+    for a few frames, came back at 0.4 of its earlier size)."""
     max_gap: int = 5
     """A track missed for more frames than this ends (its mask is carried along the flow meanwhile)."""
     min_length: float = 0.2
@@ -100,6 +104,8 @@ class DiscoveryConfig:
         for name in ("refine_rim", "refine_core"):
             if getattr(self, name) < 0:
                 raise InputError(f"tracker.discovery.{name}", f"{getattr(self, name)}", "px, at least 0")
+        if self.link_growth < 1:
+            raise InputError("tracker.discovery.link_growth", f"{self.link_growth}", "a ratio of areas, at least 1")
         if self.max_gap < 0 or self.min_motion < 0 or self.ransac_threshold <= 0 or self.border_sigma < 0:
             raise InputError(
                 "tracker.discovery", "a negative gap, motion or border sigma, or a non-positive RANSAC threshold", ""
@@ -280,6 +286,7 @@ def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: b
     frames = len(video)
     tracks: list[Track] = []
     carried: dict[int, tuple[np.ndarray, int]] = {}  # open track → (its last mask carried to the frame, frames missed)
+    largest: dict[int, int] = {}  # track → its largest mask's area (px)
     for seen in tqdm(
         frame_motion(video, cfg, size), total=frames, desc=f"discover {video.name}", disable=not progress, leave=False
     ):
@@ -289,7 +296,7 @@ def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: b
                 k: (warp_to(m.astype(np.float32), seen.to_previous) > 0.5, gap) for k, (m, gap) in carried.items()
             }
         found = frame_candidates(seen.image, seen.motion, cfg)
-        assigned = link_candidates(found, carried, cfg)
+        assigned = link_candidates(found, carried, largest, cfg)
         for i, candidate in enumerate(found):
             if i in assigned:
                 k, overlap = assigned[i]
@@ -300,6 +307,7 @@ def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: b
             track.masks[t] = np.packbits(candidate.mask).tobytes()
             track.salience[t], track.agreement[t], track.link[t] = candidate.salience, candidate.agreement, overlap
             carried[k] = (candidate.mask, 0)
+            largest[k] = max(largest.get(k, 0), int(np.count_nonzero(candidate.mask)))
         matched = {k for k in carried if t in tracks[k].masks}
         missed = {k: gap + (k not in matched) for k, (_, gap) in carried.items()}
         carried = {k: (m, missed[k]) for k, (m, _) in carried.items() if missed[k] <= cfg.max_gap}
@@ -307,15 +315,23 @@ def discover(video: VideoFrames, cfg: DiscoveryConfig | None = None, progress: b
 
 
 def link_candidates(
-    found: list[Candidate], carried: dict[int, tuple[np.ndarray, int]], cfg: DiscoveryConfig
+    found: list[Candidate],
+    carried: dict[int, tuple[np.ndarray, int]],
+    largest: dict[int, int],
+    cfg: DiscoveryConfig,
 ) -> dict[int, tuple[int, float]]:
     """Candidate index → (the open track it continues, their IoU): greedily by IoU (≥ ``link_iou``), then the rest
-    by how much of a track's carried mask a candidate covers (≥ ``link_cover``), each candidate and track once."""
+    by how much of a track's carried mask a candidate covers (≥ ``link_cover``, the candidate at most
+    ``link_growth`` times the track's ``largest`` area in px), each candidate and track once. ``carried``: open
+    track → (its last mask carried to this frame, frames missed)."""
+
+    def grown(candidate: np.ndarray, k: int) -> float:
+        larger = np.count_nonzero(candidate) > cfg.link_growth * largest[k]
+        return 0.0 if larger else covered(candidate, carried[k][0])
+
     assigned: dict[int, tuple[int, float]] = {}
-    for measure, least in ((iou, cfg.link_iou), (covered, cfg.link_cover)):
-        overlaps = sorted(
-            ((measure(c.mask, m), i, k) for i, c in enumerate(found) for k, (m, _) in carried.items()), reverse=True
-        )
+    for measure, least in ((lambda c, k: iou(c, carried[k][0]), cfg.link_iou), (grown, cfg.link_cover)):
+        overlaps = sorted(((measure(c.mask, k), i, k) for i, c in enumerate(found) for k in carried), reverse=True)
         for overlap, i, k in overlaps:
             if overlap < least or overlap == 0:
                 break

@@ -116,16 +116,31 @@ def box(top: int, left: int, height: int, width: int) -> np.ndarray:
 
 def test_links_go_by_iou_then_by_how_much_of_a_track_a_candidate_covers() -> None:
     carried = {0: (box(10, 10, 10, 10), 0), 1: (box(10, 40, 10, 10), 0), 2: (box(30, 0, 5, 5), 0)}
+    largest = {0: 100, 1: 100, 2: 25}
     found = [
         Candidate(box(10, 40, 10, 11), 1.0, 1.0),  # track 1 moved by a column: IoU 100/110
-        Candidate(box(5, 5, 20, 20), 1.0, 1.0),  # track 0 grown: covers all of it, IoU 100/400
+        Candidate(box(5, 5, 20, 20), 1.0, 1.0),  # track 0 grown 4 times: covers all of it, IoU 100/400
         Candidate(box(30, 2, 5, 10), 1.0, 1.0),  # covers 3/5 of track 2, IoU 15/60
     ]
-    links = link_candidates(found, carried, DiscoveryConfig(link_iou=0.3, link_cover=0.8))
+    links = link_candidates(found, carried, largest, DiscoveryConfig(link_iou=0.3, link_cover=0.8))
     assert links == {0: (1, pytest.approx(100 / 110)), 1: (0, pytest.approx(0.25))}  # the IoU is what is kept
     # link_cover 1 still takes a candidate holding the whole track; above the IoU alone decides
-    assert set(link_candidates(found, carried, DiscoveryConfig(link_cover=1.0))) == {0, 1}
-    assert set(link_candidates(found, carried, DiscoveryConfig(link_iou=0.2, link_cover=1.0))) == {0, 1, 2}
+    assert set(link_candidates(found, carried, largest, DiscoveryConfig(link_cover=1.0))) == {0, 1}
+    assert set(link_candidates(found, carried, largest, DiscoveryConfig(link_iou=0.2, link_cover=1.0))) == {0, 1, 2}
+    # grown more than link_growth times the track's largest mask: the object merged with something else
+    assert set(link_candidates(found, carried, largest, DiscoveryConfig(link_growth=3.9))) == {0}
+    # ... measured against the largest mask the track has had, not its last (a fragment of the object)
+    assert set(link_candidates(found, carried, {0: 300, 1: 100, 2: 25}, DiscoveryConfig(link_growth=1.5))) == {0, 1}
+
+
+def test_an_object_merged_for_a_frame_with_the_water_keeps_its_track() -> None:
+    frames, strip = water_and_object_video()
+    found = discover(clip_video(frames, "water"), DiscoveryConfig(border_sigma=0.0, relative_score=0.0))
+    # Around frame 3 the object's region runs into the water's (ten times the object's area): a candidate covering
+    # the object's carried mask, which link_growth keeps from taking over the object's track.
+    first = found.tracks[0]
+    assert first.frames[0] == 0 and first.frames[-1] == len(frames) - 1
+    assert not any((first.mask(t, found.shape) & strip).any() for t in first.frames)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +149,7 @@ def test_links_go_by_iou_then_by_how_much_of_a_track_a_candidate_covers() -> Non
         ("max_side", 0),
         ("link_iou", 1.5),
         ("link_cover", -0.2),
+        ("link_growth", 0.5),
         ("min_area", -0.1),
         ("dis_preset", "slow"),
         ("max_objects", 0),
