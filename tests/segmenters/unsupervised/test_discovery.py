@@ -133,10 +133,10 @@ def test_links_go_by_iou_then_by_how_much_of_a_track_a_candidate_covers() -> Non
     assert set(link_candidates(found, carried, {0: 300, 1: 100, 2: 25}, DiscoveryConfig(link_growth=1.5))) == {0, 1}
 
 
-def test_an_object_merged_for_a_frame_with_the_water_keeps_its_track() -> None:
+def test_an_object_merged_for_two_frames_with_the_water_keeps_its_track() -> None:
     frames, strip = water_and_object_video()
     found = discover(clip_video(frames, "water"), DiscoveryConfig(border_sigma=0.0, relative_score=0.0))
-    # Around frame 3 the object's region runs into the water's (ten times the object's area): a candidate covering
+    # In frames 3-4 the object's region runs into the water's (ten times the object's area): a candidate covering
     # the object's carried mask, which link_growth keeps from taking over the object's track.
     first = found.tracks[0]
     assert first.frames[0] == 0 and first.frames[-1] == len(frames) - 1
