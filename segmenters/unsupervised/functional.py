@@ -164,3 +164,17 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two masks (0 when both are empty)."""
     union = np.count_nonzero(a | b)
     return 0.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+def bounded_by(labels: np.ndarray, bounds: np.ndarray, radius: int) -> np.ndarray:
+    """``labels`` ``int32 (H, W)`` with each object kept within ``radius`` px of where ``bounds`` (``int32 (H, W)``,
+    the same ids) holds it: pixels of id ``k`` outside ``bounds == k`` dilated by a disc of that radius (OpenCV's
+    elliptic kernel) become background (0). Ids that ``bounds`` does not hold are kept whole."""
+    out = labels.copy()
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    for object_id in np.unique(bounds):
+        if object_id == 0:
+            continue
+        near = cv2.dilate((bounds == object_id).astype(np.uint8), kernel) > 0
+        out[(labels == object_id) & ~near] = 0
+    return out

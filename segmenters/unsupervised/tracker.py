@@ -19,12 +19,14 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from foundation.errors import InputError
 from foundation.settings import from_container
 from segmenters.interactive.frames import VideoFrames
 from segmenters.interactive.learning import LearningConfig
 from segmenters.interactive.session import InteractiveConfig, InteractiveSession
 from segmenters.lucid.tracker import LucidConfig
 from segmenters.unsupervised.discovery import Discovery, DiscoveryConfig, discover
+from segmenters.unsupervised.functional import bounded_by
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,14 @@ class UnsupervisedConfig:
     """Annotated frames taken from each kept track (its most reliable)."""
     max_anchors: int = 6
     """At most this many annotated frames over all tracks."""
+    bound: bool = True
+    """Where a track has a candidate, keep its tracked object within ``bound_px`` of it: the networks, trained on
+    machine-made masks, spread onto the background beside the object (car-turn's first frames: three times the
+    car's area), which the motion candidate, tight where it exists, cuts away; where it does not (the object stopped
+    or was lost), the networks' mask stands. Candidates' J16 0.533, after dreaming 0.640, bounded 0.657 on the 10
+    development sequences (seed 0)."""
+    bound_px: float = 2.0
+    """How far (px at the discovery's analysis size) the tracked object may reach beyond its candidate."""
     learning: LearningConfig = field(default_factory=lambda: LearningConfig(start=1, pairs_per_frame=40, steps=600))
     """Dreams per annotated frame and training steps (``start`` is ignored: the networks train once)."""
     lucid: LucidConfig = field(default_factory=LucidConfig)
@@ -52,6 +62,10 @@ class UnsupervisedConfig:
     threads: int = 0
     """Torch threads (0: the networks' own setting); a Dask task sets 1."""
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.bound_px >= 0:
+            raise InputError("tracker.bound_px", f"{self.bound_px}", "px, at least 0")
 
 
 class UnsupervisedTracker:
@@ -103,4 +117,9 @@ class UnsupervisedTracker:
             session.set_mask(frame, found.labels(frame, video.shape))
         labels = session.propagate()
         times.update({stage: seconds for stage, seconds in session.timings.items() if seconds > 0})
-        yield from labels
+        if not self.cfg.bound:
+            yield from labels
+            return
+        radius = round(self.cfg.bound_px * video.shape[0] / found.shape[0])
+        for frame, tracked in enumerate(labels):
+            yield bounded_by(tracked, found.labels(frame, video.shape), radius)

@@ -10,6 +10,7 @@ import pytest
 from segmenters.unsupervised.functional import (
     border_weight,
     boundary_connectivity,
+    bounded_by,
     camera_flow,
     covered,
     instances,
@@ -179,3 +180,19 @@ def test_covered_is_the_fraction_of_the_second_mask_inside_the_first() -> None:
     assert covered(a, b) == pytest.approx(4 / 8)
     assert covered(b, a) == pytest.approx(4 / 12)
     assert covered(a, np.zeros((4, 4), bool)) == 0.0
+
+
+def test_bounded_by_keeps_each_object_within_the_radius_of_its_bound() -> None:
+    labels = np.zeros((7, 9), np.int32)
+    labels[1:6, 0:5] = 1  # a 5 × 5 object that spread beyond its bound
+    labels[0, 7:9] = 2  # an object the bounds do not hold
+    bounds = np.zeros_like(labels)
+    bounds[3, 2] = 1
+    bounds[6, 8] = 3  # an id the labels do not hold changes nothing
+    out = bounded_by(labels, bounds, 1)
+    expected = np.zeros_like(labels)
+    expected[2:5, 2] = expected[3, 1:4] = 1  # the disc of radius 1 around (3, 2): a plus
+    expected[0, 7:9] = 2
+    np.testing.assert_array_equal(out, expected)
+    np.testing.assert_array_equal(bounded_by(labels, bounds, 0)[labels == 1], np.where(bounds == 1, 1, 0)[labels == 1])
+    assert labels[1, 0] == 1  # the input is not changed
