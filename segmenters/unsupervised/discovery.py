@@ -325,12 +325,12 @@ def link_candidates(
     ``link_growth`` times the track's ``largest`` area in px), each candidate and track once. ``carried``: open
     track → (its last mask carried to this frame, frames missed)."""
 
-    def grown(candidate: np.ndarray, k: int) -> float:
+    def cover_unless_grown(candidate: np.ndarray, k: int) -> float:
         larger = np.count_nonzero(candidate) > cfg.link_growth * largest[k]
         return 0.0 if larger else covered(candidate, carried[k][0])
 
     assigned: dict[int, tuple[int, float]] = {}
-    for measure, least in ((lambda c, k: iou(c, carried[k][0]), cfg.link_iou), (grown, cfg.link_cover)):
+    for measure, least in ((lambda c, k: iou(c, carried[k][0]), cfg.link_iou), (cover_unless_grown, cfg.link_cover)):
         overlaps = sorted(((measure(c.mask, k), i, k) for i, c in enumerate(found) for k in carried), reverse=True)
         for overlap, i, k in overlaps:
             if overlap < least or overlap == 0:

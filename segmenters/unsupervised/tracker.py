@@ -46,7 +46,7 @@ class UnsupervisedConfig:
     """At most this many annotated frames over all tracks."""
     bound: bool = True
     """Where a track has a candidate, keep its tracked object within ``bound_px`` of it: the networks, trained on
-    machine-made masks, spread onto the background beside the object (car-turn's first frames: three times the
+    machine-made masks, spread onto the background beside the object (car-turn's first frames: 2–3 times the
     car's area), which the motion candidate, tight where it exists, cuts away; where it does not (the object stopped
     or was lost), the networks' mask stands. Candidates' J16 0.533, after dreaming 0.640, bounded 0.657 on the 10
     development sequences (seed 0; 0.660 and 0.656 for seeds 1 and 2)."""
