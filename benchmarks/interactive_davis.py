@@ -7,7 +7,9 @@ learning, (b) learning without re-dreaming (the networks trained on standard aug
         [session.seeded.reach=0.5 ...]
 
 Per configuration and sequence: J&F after each interaction, AUC, J&F@60s, seconds of the first and of the later
-interactions; the mean curve's figures; Spearman's ρ between the session's per-frame confidence and the true J.
+interactions; the mean curve's figures; the J of each marked frame after its marks (the first interaction's, and the
+later ones' mean: what marks → mask makes of a frame, apart from the propagation); Spearman's ρ between the session's
+per-frame confidence and the true J.
 Trailing arguments are Hydra overrides of ``conf/interactive.yaml``, applied to every configuration. Sequences run
 ``--workers`` at a time (Dask), each on one torch thread, so the seconds are those of one core.
 """
@@ -72,6 +74,7 @@ def main() -> None:
                 f"{figures['AUC']:.3f}",
                 f"{figures['J&F@60s']:.3f}",
                 f"{figures['final']:.3f}",
+                f"{figures['marked_J_first']:.3f} / {figures['marked_J_later']:.3f}",
                 f"{figures['spearman']:.3f}",
                 f"{walls[name]:.0f}",
             ]
@@ -79,7 +82,18 @@ def main() -> None:
     print()
     print(
         format_table(
-            [["configuration", "AUC", "J&F@60s", f"J&F after {args.interactions}", "Spearman ρ", "wall s"], *rows]
+            [
+                [
+                    "configuration",
+                    "AUC",
+                    "J&F@60s",
+                    f"J&F after {args.interactions}",
+                    "marked frame's J: 1st / later",
+                    "Spearman ρ",
+                    "wall s",
+                ],
+                *rows,
+            ]
         )
     )
 

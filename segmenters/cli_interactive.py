@@ -59,8 +59,10 @@ def session_config(session: dict[str, Any], tracker: dict[str, Any]) -> Interact
 
 @dataclass(frozen=True)
 class SequenceRun:
-    """What one sequence's robot session gives back (from a Dask worker too): per interaction its frame, seconds and
-    per-object J&F; the confidence and J of every non-annotated frame after each; or the error that stopped it."""
+    """What one sequence's robot session gives back (from a Dask worker too): per interaction its frame, seconds,
+    per-object J&F and the J of the marked frame before and after it (what the marks made of the frame, apart from the
+    propagation; NaN before the first); the confidence and J of every non-annotated frame after each; or the error
+    that stopped it."""
 
     name: str
     objects: int = 0
@@ -71,6 +73,8 @@ class SequenceRun:
     per_object: list[list[float]] = field(default_factory=list)
     confidence: list[float] = field(default_factory=list)
     frame_j: list[float] = field(default_factory=list)
+    marked_before: list[float] = field(default_factory=list)
+    marked_after: list[float] = field(default_factory=list)
     error: Exception | None = None
     trace: str = ""
 
@@ -98,7 +102,10 @@ def _summarise(name: str, ids: Sequence[int], steps: Sequence[RobotStep]) -> Seq
     robot = robot_session(steps)
     confidence, frame_j = [], []
     marked: set[int] = set()
-    for step in steps:
+    marked_before, marked_after = [], []
+    for k, step in enumerate(steps):
+        marked_before.append(float(steps[k - 1].j[step.frame].mean()) if k else float("nan"))
+        marked_after.append(float(step.j[step.frame].mean()))
         marked.add(step.frame)
         free = [t for t in range(len(step.j)) if t not in marked]
         confidence += step.confidence[free].ravel().tolist()
@@ -113,6 +120,8 @@ def _summarise(name: str, ids: Sequence[int], steps: Sequence[RobotStep]) -> Seq
         per_object=robot.scores.tolist(),
         confidence=confidence,
         frame_j=frame_j,
+        marked_before=marked_before,
+        marked_after=marked_after,
     )
 
 
@@ -159,7 +168,9 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
     """``interactions.csv`` and ``summary.csv`` (per sequence and the mean curve's); the mean curve's figures."""
     rows = io.StringIO()
     writer = csv.writer(rows, lineterminator="\n")
-    writer.writerow(["sequence", "interaction", "frame", "seconds", "cumulated_s", "J", "F", "J&F"])
+    writer.writerow(
+        ["sequence", "interaction", "frame", "seconds", "cumulated_s", "J", "F", "J&F", "marked_J_before", "marked_J"]
+    )
     for run in runs:
         cumulated = np.cumsum(run.seconds)
         for k, frame in enumerate(run.frames):
@@ -174,6 +185,8 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
                     f"{run.j[k]:.4f}",
                     f"{run.f[k]:.4f}",
                     f"{jf:.4f}",
+                    "" if np.isnan(run.marked_before[k]) else f"{run.marked_before[k]:.4f}",
+                    f"{run.marked_after[k]:.4f}",
                 ]
             )
     write_bytes_atomic(out / "interactions.csv", rows.getvalue().encode())
@@ -200,6 +213,8 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
         "AUC": auc(times, scores, max_time),
         "J&F@60s": score_at(times, scores, max_time),
         "final": float(scores[-1]),
+        "marked_J_first": float(np.mean([r.marked_after[0] for r in runs])),
+        "marked_J_later": float(np.mean([j for r in runs for j in r.marked_after[1:]] or [float("nan")])),
     }
     writer.writerow(
         [
@@ -303,6 +318,10 @@ def _report(runs: Sequence[SequenceRun], figures: dict[str, float]) -> str:
         final = session.scores[-1].mean()
         lines.append(f"{run.name:<16} {session.auc():6.3f} {session.score_at():8.3f} {final:6.3f}  {jf}  ({secs})")
     lines.append(f"{'mean':<16} {figures['AUC']:6.3f} {figures['J&F@60s']:8.3f} {figures['final']:6.3f}")
+    lines.append(
+        f"J of the marked frames after their marks: {figures['marked_J_first']:.3f} (first interaction), "
+        f"{figures['marked_J_later']:.3f} (later)"
+    )
     lines.append(f"confidence vs per-frame J: Spearman rho {figures['spearman']:.3f}")
     return "\n".join(lines)
 

@@ -8,13 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from foundation.io import read_labels
 from segmenters.cli_interactive import main
-from segmenters.evaluation.interactive import read_scribbles
+from segmenters.evaluation.interactive import frame_scores, read_scribbles
 
 FLOW_ONLY = ("profile=demo", "interactions=2", "session.learning.enabled=false")
-HEADER = "sequence,interaction,frame,seconds,cumulated_s,J,F,J&F"
+HEADER = "sequence,interaction,frame,seconds,cumulated_s,J,F,J&F,marked_J_before,marked_J"
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -69,9 +71,16 @@ def test_a_robot_session_writes_tables_curve_scribbles_and_labels(
     assert all(scribbles.values())
     for sequence in ("alpha", "beta"):
         assert sorted(p.name for p in (out / sequence).glob("*.png")) == [f"{t:05d}.png" for t in range(7)]
+        first, last = [r for r in table if r["sequence"] == sequence]
+        # The marked frame's J: none before the first interaction; after the last, that of the labels written.
+        assert first["marked_J_before"] == "" and 0.0 <= float(last["marked_J_before"]) <= 1.0
+        stem = f"{int(last['frame']):05d}.png"
+        truth = read_labels(davis_root / "Annotations" / "480p" / sequence / stem)
+        j, _ = frame_scores(read_labels(out / sequence / stem), truth, [1, 2])
+        assert float(last["marked_J"]) == pytest.approx(float(np.mean(j)), abs=1e-4)
     assert (out / "overlays").is_dir()
 
-    assert "Spearman" in result.out
+    assert "Spearman" in result.out and "J of the marked frames" in result.out
     assert "alpha" in result.out and "mean" in result.out
 
 
