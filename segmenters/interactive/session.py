@@ -326,7 +326,10 @@ class InteractiveSession:
             )
             current = self.labels(frame) if self._results or self._anchors else None
             prior = self._prior(frame, image, current) if self._model is not None and current is not None else None
-            labels = segment_from_marks(image, seeds, self.ids, self.cfg.seeded, current, prior)
+            motion = None
+            if self.cfg.seeded.motion_weight > 0.0 and len(self.video) > 1:
+                motion = self._flow(frame, frame + 1 if frame + 1 < len(self.video) else frame - 1)
+            labels = segment_from_marks(image, seeds, self.ids, self.cfg.seeded, current, prior, motion)
             self._annotate(frame, labels, Interaction(frame, kind, 0.0), every)
         return labels
 

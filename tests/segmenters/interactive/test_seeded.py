@@ -190,6 +190,23 @@ def test_trusted_seeds_drop_beliefs_near_marks_of_another_label() -> None:
     assert out.dtype == np.int32
 
 
+def test_motion_separates_an_object_whose_colours_the_background_shares() -> None:
+    # The disk and the background are drawn from the same colours; only the disk moves (4 px right per frame).
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (HEIGHT, WIDTH, 3)).astype(np.uint8)
+    _, truth = _scene()
+    motion = np.zeros((HEIGHT, WIDTH, 2), np.float32)
+    motion[truth == 1] = (4.0, 0.0)
+    seeds = _marks(DISK_STROKE, (0, [(10.0, 110.0), (150.0, 110.0)]))
+    cfg = SeededConfig(motion_weight=10.0)
+    with_motion = segment_from_marks(image, seeds, [1, 2], cfg, motion=motion)
+    colour_only = segment_from_marks(image, seeds, [1, 2], replace(cfg, motion_weight=0.0), motion=motion)
+    assert _jaccard(with_motion == 1, truth == 1) >= 0.9
+    assert _jaccard(colour_only == 1, truth == 1) < 0.7
+    # Without a flow the weight changes nothing.
+    np.testing.assert_array_equal(segment_from_marks(image, seeds, [1, 2], cfg), colour_only)
+
+
 def test_bad_input_is_refused() -> None:
     image, truth = _scene()
     seeds = _marks(DISK_STROKE)
@@ -206,6 +223,12 @@ def test_bad_input_is_refused() -> None:
         segment_from_marks(image, seeds, [1, 2], cfg, prior=np.zeros((2, HEIGHT, WIDTH), np.float32))
     with pytest.raises(InputError, match="current"):
         segment_from_marks(image, seeds, [1], cfg, current=truth)
+    with pytest.raises(InputError, match=r"motion.*\(60, 80, 2\).*\(120, 160, 2\)"):
+        segment_from_marks(image, seeds, [1, 2], cfg, motion=np.zeros((60, 80, 2), np.float32))
+    with pytest.raises(InputError, match="non-finite flow"):
+        segment_from_marks(image, seeds, [1, 2], cfg, motion=np.full((HEIGHT, WIDTH, 2), np.nan, np.float32))
+    with pytest.raises(InputError, match=r"session\.seeded\.motion_weight"):
+        replace(cfg, motion_weight=-1.0)
     with pytest.raises(InputError, match=r"session\.seeded\.method"):
         SeededConfig(method="watershed")
     with pytest.raises(InputError, match=r"session\.seeded\.thin"):

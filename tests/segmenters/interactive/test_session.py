@@ -256,3 +256,35 @@ def test_a_scribble_width_draws_a_wider_seed() -> None:
     np.testing.assert_array_equal(wide == 1, stroke_mask((50, 60), path, 9))
     with pytest.raises(InputError, match="width"):
         Scribble(1, np.array([[0.5, 0.5]]), width=-1)
+
+
+def test_with_a_motion_weight_the_marks_see_the_frames_flow(embedded: Clip, monkeypatch: pytest.MonkeyPatch) -> None:
+    from segmenters.interactive import session as session_module
+
+    original = session_module.segment_from_marks
+    seen: list[np.ndarray | None] = []
+
+    def spy(*args: object, **kwargs: object) -> np.ndarray:
+        seen.append(args[6] if len(args) > 6 else kwargs.get("motion"))  # type: ignore[arg-type]
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(session_module, "segment_from_marks", spy)
+    last = len(embedded.frames) - 1
+
+    def mark(weight: float) -> InteractiveSession:
+        seen.clear()
+        session = InteractiveSession(
+            clip_video(embedded), replace(FLOW_ONLY, seeded=replace(FLOW_ONLY.seeded, motion_weight=weight)), [1, 2, 3]
+        )
+        for frame in (5, last):
+            truth = embedded.labels[frame]
+            session.add_scribbles(frame, robot_scribbles(np.zeros_like(truth), truth, [1, 2, 3]))
+        return session
+
+    mark(0.0)
+    assert seen == [None, None]
+    session = mark(4.0)
+    # The flow to the next frame; the last frame has none after it and looks back.
+    np.testing.assert_array_equal(seen[0], session._flow(5, 6))
+    np.testing.assert_array_equal(seen[1], session._flow(last, last - 1))
+    assert seen[0].shape == (*session.shape, 2)
