@@ -3,8 +3,10 @@ and how much they agree.
 
 Every frame between two annotated frames ``a < t < b`` is tracked forwards from ``a`` and backwards from ``b``; the
 two label maps are merged pixel by pixel, each direction weighted by its closeness in time (``(b − t) / (b − a)``
-for the forward one), so the nearer annotation wins where they disagree. Frames before the first or after the last
-annotated frame have one direction only. An annotated frame keeps its own labels.
+for the forward one) and, where given, by its *reliability* — how much of the way from its anchor a pixel's label
+came along flow that the reverse flow confirms (:func:`carry_reliability`) — so the nearer annotation wins where they
+disagree, unless its labels there were carried across occlusions or broken flow. Frames before the first or after
+the last annotated frame have one direction only. An annotated frame keeps its own labels.
 """
 
 from __future__ import annotations
@@ -61,12 +63,20 @@ def edge_certainty(labels: np.ndarray, softness: float) -> np.ndarray:
     return np.minimum(distance / float(softness), 1.0).astype(np.float32)
 
 
-def merge_directions(forward: np.ndarray, backward: np.ndarray, weight: float, softness: float = 5.0) -> np.ndarray:
+def merge_directions(
+    forward: np.ndarray,
+    backward: np.ndarray,
+    weight: float,
+    softness: float = 5.0,
+    reliability: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Merge the two directions' label maps ``int (H, W)`` of one frame.
 
-    Where they agree, that id. Where they disagree, the direction with the larger ``w · (1 + c) / 2`` wins: ``w``
-    its weight (``weight`` for ``forward``, ``1 − weight`` for ``backward``), ``c`` its :func:`edge_certainty`
-    there — so the nearer annotation wins, except near its own edges where the other is sure. Ties go forward.
+    Where they agree, that id. Where they disagree, the direction with the larger ``w · r · (1 + c) / 2`` wins: ``w``
+    its weight (``weight`` for ``forward``, ``1 − weight`` for ``backward``), ``r`` its reliability there (the
+    ``float32 (H, W)`` maps of ``reliability``, forward's then backward's, see :func:`carry_reliability`; 1 when
+    ``None``), ``c`` its :func:`edge_certainty` there — so the nearer annotation wins, except near its own edges where
+    the other is sure, and where its labels came across flow the reverse flow does not confirm. Ties go forward.
 
     Returns:
         ``int32 (H, W)``.
@@ -83,6 +93,9 @@ def merge_directions(forward: np.ndarray, backward: np.ndarray, weight: float, s
         return forward
     score_forward = weight * (1.0 + edge_certainty(forward, softness))
     score_backward = (1.0 - weight) * (1.0 + edge_certainty(backward, softness))
+    if reliability is not None:
+        score_forward = score_forward * reliability[0]
+        score_backward = score_backward * reliability[1]
     return np.where(differ & (score_backward > score_forward), backward, forward)
 
 
@@ -107,6 +120,34 @@ def consistent_flow(flow: np.ndarray, back: np.ndarray, tolerance: float = 0.01,
     returned = warp_backward(back, flow)
     error = np.sum((flow + returned) ** 2, axis=-1)
     return error < tolerance * (np.sum(flow**2, axis=-1) + np.sum(returned**2, axis=-1)) + slack
+
+
+def carry_reliability(reliability: np.ndarray, flow: np.ndarray, back: np.ndarray, decay: float) -> np.ndarray:
+    """One step of a propagation's reliability: ``float32 (H, W)`` in ``[0, 1]`` at the new frame, in steps of 1/255
+    (what :func:`compress_reliability` keeps exactly: a propagation resumed from a stored map equals one that never
+    stopped).
+
+    Args:
+        reliability: ``float32 (H', W')`` at the previous frame (1 at an anchor).
+        flow: ``float32 (H, W, 2)`` from the new frame to the previous one (what the labels are carried along).
+        back: ``float32 (H', W', 2)`` from the previous frame to the new one.
+        decay: factor applied where :func:`consistent_flow` rejects ``flow`` (occlusions, broken flow): a label that
+            crossed ``k`` such steps is ``decay ** k`` reliable. Where the flow leaves the frame, 0.
+    """
+    carried = warp_backward(reliability.astype(np.float32), flow)
+    carried = np.where(consistent_flow(flow, back), carried, decay * carried)
+    return (np.round(np.clip(carried, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+
+
+def compress_reliability(reliability: np.ndarray) -> bytes:
+    """A reliability map ``float (H, W)`` in ``[0, 1]``, quantised to 1/255, as zlib bytes."""
+    levels = np.round(np.clip(reliability, 0.0, 1.0) * 255.0).astype(np.uint8)
+    return zlib.compress(np.ascontiguousarray(levels).tobytes(), 1)
+
+
+def decompress_reliability(data: bytes, shape: tuple[int, int]) -> np.ndarray:
+    """The ``float32 (H, W)`` map :func:`compress_reliability` packed (to 1/255)."""
+    return np.frombuffer(zlib.decompress(data), dtype=np.uint8).reshape(shape).astype(np.float32) / 255.0
 
 
 def compress_labels(labels: np.ndarray) -> bytes:

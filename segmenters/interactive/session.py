@@ -44,9 +44,12 @@ from segmenters.interactive.learning import (
 from segmenters.interactive.marks import Click, Scribble, seed_map
 from segmenters.interactive.propagation import (
     agreement,
+    carry_reliability,
     compress_labels,
+    compress_reliability,
     consistent_flow,
     decompress_labels,
+    decompress_reliability,
     forward_weight,
     merge_directions,
     nearest_anchors,
@@ -82,6 +85,11 @@ class SessionSettings:
     beside moving objects (motocross-bumps +0.18) but erodes fast ones (dog-agility −0.03, mallard-fly −0.14)."""
     softness: float = 5.0
     """Merging the two directions: a label map is unsure of its edges within this many pixels."""
+    reliability_decay: float = 0.1
+    """Flow propagation: each pixel's reliability is multiplied by this at every step where the reverse flow does not
+    confirm the flow it came along, and the two directions are merged weighted by it (1: off). A smear drawn across an
+    occlusion then loses to the other direction's labels. On the 10 development sequences (flow only, 8 robot
+    interactions) final J&F 0.664 / 0.678 / 0.690 / 0.703 at 1 / 0.5 / 0.25 / 0.1."""
     horizon: float = 30.0
     """Confidence of a frame tracked from one side only: ``exp(−distance / horizon)``."""
     cache_mb: float = 512.0
@@ -91,6 +99,8 @@ class SessionSettings:
 
     def __post_init__(self) -> None:
         dis_estimator(self.dis_preset, "session.dis_preset")
+        if not 0.0 <= self.reliability_decay <= 1.0:
+            raise InputError("session.reliability_decay", f"{self.reliability_decay}", "a factor in [0, 1]")
         for name, low in (("threshold", 0.0), ("softness", 0.0), ("horizon", 0.0), ("cache_mb", 0.0)):
             if not getattr(self, name) >= low:
                 raise InputError(f"session.{name}", f"{getattr(self, name)}", f"a value ≥ {low}")
@@ -135,6 +145,8 @@ class _Chain:
     digest: str
     model: int
     frames: dict[int, bytes] = field(default_factory=dict)
+    reliability: dict[int, bytes] = field(default_factory=dict)
+    """Per frame, the flow propagation's reliability map (:func:`carry_reliability`, compressed); none otherwise."""
     version: int = 0
 
 
@@ -545,8 +557,11 @@ class InteractiveSession:
         stop = anchors[i - 1] if i > 0 else -1
         return list(range(anchor - 1, stop, -1))
 
-    def _track(self, start: np.ndarray, start_frame: int, frames: list[int], direction: int) -> Iterator[np.ndarray]:
-        """Labels of ``frames`` (consecutive, in ``direction``) tracked from ``start`` at ``start_frame``."""
+    def _track(
+        self, start: np.ndarray, reliability: np.ndarray, start_frame: int, frames: list[int], direction: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+        """Labels of ``frames`` (consecutive, in ``direction``) tracked from ``start`` at ``start_frame``, each with
+        its reliability map when the flow propagates them (``reliability``: at ``start_frame``), else ``None``."""
         if self._model is None:
             labels = start
             for frame in frames:
@@ -554,14 +569,18 @@ class InteractiveSession:
                 labels = propagate_labels(labels, flow, self.cfg.threshold)
                 if self.cfg.consistency:
                     labels[~consistent_flow(flow, self._flow(frame - direction, frame))] = 0
-                yield labels
+                if self.cfg.reliability_decay < 1.0:
+                    back = self._flow(frame - direction, frame)
+                    reliability = carry_reliability(reliability, flow, back, self.cfg.reliability_decay)
+                yield labels, (reliability if self.cfg.reliability_decay < 1.0 else None)
             return
         if not object_ids(start):
             for _ in frames:
-                yield np.zeros(self.shape, np.int32)
+                yield np.zeros(self.shape, np.int32), None
             return
         images = (self.video[frame] for frame in frames)
-        yield from self._tracker.follow(self._model, self.video[start_frame], images, start)
+        for labels in self._tracker.follow(self._model, self.video[start_frame], images, start):
+            yield labels, None
 
     def _chain(self, anchor: int, direction: int, anchors: list[int], tracked: list[int], total: int) -> _Chain:
         """The labels tracked from ``anchor`` in ``direction``, reusing what was tracked before from the same anchor
@@ -581,11 +600,19 @@ class InteractiveSession:
             chain.version = self._chain_counter
         todo = extent[done:]
         chain.frames = {frame: kept[frame] for frame in extent[:done]}
+        chain.reliability = {frame: chain.reliability[frame] for frame in extent[:done] if frame in chain.reliability}
         if todo:
             start_frame = extent[done - 1] if done else anchor
             start = decompress_labels(chain.frames[start_frame] if done else self._anchors[anchor], self.shape)
-            for frame, labels in zip(todo, self._track(start, start_frame, todo, direction), strict=True):
+            stored = chain.reliability.get(start_frame) if done else None
+            reliability = np.ones(self.shape, np.float32)
+            if stored is not None:
+                reliability = decompress_reliability(stored, self.shape)
+            tracks = self._track(start, reliability, start_frame, todo, direction)
+            for frame, (labels, carried) in zip(todo, tracks, strict=True):
                 chain.frames[frame] = compress_labels(labels)
+                if carried is not None:
+                    chain.reliability[frame] = compress_reliability(carried)
                 tracked[0] += 1
                 self.status = {**self.status, "progress": min(tracked[0] / max(total, 1), 1.0)}
         return chain
@@ -629,7 +656,13 @@ class InteractiveSession:
             return chain.frames[frame], np.full(len(self.ids), conf)
         f = decompress_labels(forward.frames[frame], self.shape)
         b = decompress_labels(backward.frames[frame], self.shape)
-        merged = merge_directions(f, b, weight, self.cfg.softness)
+        reliability = None
+        if frame in forward.reliability and frame in backward.reliability:
+            reliability = (
+                decompress_reliability(forward.reliability[frame], self.shape),
+                decompress_reliability(backward.reliability[frame], self.shape),
+            )
+        merged = merge_directions(f, b, weight, self.cfg.softness, reliability)
         return compress_labels(merged), agreement(f, b, self.ids)
 
     def _invalidate(self) -> None:

@@ -8,9 +8,12 @@ import pytest
 from foundation.errors import InputError
 from segmenters.interactive.propagation import (
     agreement,
+    carry_reliability,
     compress_labels,
+    compress_reliability,
     consistent_flow,
     decompress_labels,
+    decompress_reliability,
     edge_certainty,
     forward_weight,
     merge_directions,
@@ -96,3 +99,40 @@ def test_consistent_flow_passes_a_round_trip_and_fails_a_broken_one() -> None:
     broken[5:10, 12:20] = 0.0  # frame b's pixels there say they did not move: occluded or wrong
     ok = consistent_flow(flow, broken)
     assert not ok[5:10, 10:18].any() and ok[12:, :27].all()
+
+
+def test_merge_gives_the_pixels_a_direction_carried_across_broken_flow_to_the_other() -> None:
+    forward = np.zeros((40, 40), np.int32)
+    backward = np.zeros((40, 40), np.int32)
+    forward[5:35, 5:30] = 1  # forward, the nearer, smeared the object over columns 20-29
+    backward[5:35, 5:20] = 1
+    reliable = np.ones((40, 40), np.float32)
+    smeared = reliable.copy()
+    smeared[:, 20:30] = 0.25**2  # two steps of its way there were not confirmed by the reverse flow
+    merged = merge_directions(forward, backward, 0.6, softness=0, reliability=(smeared, reliable))
+    np.testing.assert_array_equal(merged, backward)  # 0.6 × 0.0625 < 0.4 × 1 where they differ
+    # Equal reliabilities change nothing: the nearer direction wins.
+    np.testing.assert_array_equal(merge_directions(forward, backward, 0.6, 0, (reliable, reliable)), forward)
+    np.testing.assert_array_equal(merge_directions(forward, backward, 0.6, 0), forward)
+
+
+def test_reliability_decays_where_the_reverse_flow_disagrees() -> None:
+    flow = np.zeros((20, 30, 2), np.float32)
+    flow[..., 0] = -2.0  # the new frame's pixel x came from x − 2 in the previous frame
+    back = -flow
+    back[5:10, 10:20] = 0.0  # the previous frame's pixels there say they did not move: occluded or wrong
+    previous = np.ones((20, 30), np.float32)
+    previous[15:, :] = 0.5
+    carried = carry_reliability(previous, flow, back, decay=0.25)
+    assert carried.dtype == np.float32 and carried.shape == (20, 30)
+    # Confirmed: carried along unchanged; rejected (new pixels 12-21 came from 10-19): times the decay.
+    np.testing.assert_array_equal(carried[:5, 2:], 1.0)
+    np.testing.assert_allclose(carried[16:, 2:], 0.5, atol=1 / 255)
+    assert carried[5:10, 12:22].max() <= 0.25 + 1 / 255 and carried[5:10, 23:].min() == 1.0
+    # Flow from outside the previous frame: nothing carries reliability there.
+    assert (carried[:, 0] == 0.0).all()
+    # In steps of 1/255, so that a stored map resumes a propagation exactly.
+    np.testing.assert_array_equal(np.round(carried * 255) / 255, carried)
+    np.testing.assert_array_equal(decompress_reliability(compress_reliability(carried), carried.shape), carried)
+    # Without decay, reliability only follows the flow.
+    assert carry_reliability(previous, flow, back, decay=1.0)[5:10, 12:22].min() == 1.0

@@ -231,7 +231,7 @@ def test_progress_and_revision_follow_propagation(embedded: Clip, monkeypatch: p
     seen: list[float] = []
     flow = session._flow
 
-    def watched(frame: int, other: int) -> np.ndarray:  # the flow of each frame is asked for before it is tracked
+    def watched(frame: int, other: int) -> np.ndarray:  # the flows of each frame are asked for before it is tracked
         seen.append(session.status["progress"])
         return flow(frame, other)
 
@@ -241,7 +241,8 @@ def test_progress_and_revision_follow_propagation(embedded: Clip, monkeypatch: p
     assert session.revision > revision
     assert session.status["state"] == "idle" and session.status["progress"] is None
     frames = len(embedded.frames) - 1
-    np.testing.assert_allclose(seen, np.arange(frames) / frames)  # one step per tracked frame
+    # One step per tracked frame, each asking for its flow and the reverse one (the propagation's reliability).
+    np.testing.assert_allclose(seen, np.repeat(np.arange(frames) / frames, 2))
 
 
 def test_a_scribble_width_draws_a_wider_seed() -> None:
