@@ -122,7 +122,7 @@ def consistent_flow(flow: np.ndarray, back: np.ndarray, tolerance: float = 0.01,
     return error < tolerance * (np.sum(flow**2, axis=-1) + np.sum(returned**2, axis=-1)) + slack
 
 
-def carry_reliability(reliability: np.ndarray, flow: np.ndarray, back: np.ndarray, decay: float) -> np.ndarray:
+def carry_reliability(reliability: np.ndarray, flow: np.ndarray, consistent: np.ndarray, decay: float) -> np.ndarray:
     """One step of a propagation's reliability: ``float32 (H, W)`` in ``[0, 1]`` at the new frame, in steps of 1/255
     (what :func:`compress_reliability` keeps exactly: a propagation resumed from a stored map equals one that never
     stopped).
@@ -130,19 +130,23 @@ def carry_reliability(reliability: np.ndarray, flow: np.ndarray, back: np.ndarra
     Args:
         reliability: ``float32 (H', W')`` at the previous frame (1 at an anchor).
         flow: ``float32 (H, W, 2)`` from the new frame to the previous one (what the labels are carried along).
-        back: ``float32 (H', W', 2)`` from the previous frame to the new one.
-        decay: factor applied where :func:`consistent_flow` rejects ``flow`` (occlusions, broken flow): a label that
-            crossed ``k`` such steps is ``decay ** k`` reliable. Where the flow leaves the frame, 0.
+        consistent: ``bool (H, W)`` where the reverse flow confirms ``flow`` (:func:`consistent_flow`).
+        decay: factor applied where it does not (occlusions, broken flow): a label that crossed ``k`` such steps is
+            ``decay ** k`` reliable. Where the flow leaves the frame, 0.
     """
     carried = warp_backward(reliability.astype(np.float32), flow)
-    carried = np.where(consistent_flow(flow, back), carried, decay * carried)
-    return (np.round(np.clip(carried, 0.0, 1.0) * 255.0) / 255.0).astype(np.float32)
+    carried = np.where(consistent, carried, decay * carried)
+    return _levels(carried).astype(np.float32) / 255.0
+
+
+def _levels(reliability: np.ndarray) -> np.ndarray:
+    """``uint8`` levels of a reliability map in ``[0, 1]``, in steps of 1/255."""
+    return np.round(np.clip(reliability, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def compress_reliability(reliability: np.ndarray) -> bytes:
     """A reliability map ``float (H, W)`` in ``[0, 1]``, quantised to 1/255, as zlib bytes."""
-    levels = np.round(np.clip(reliability, 0.0, 1.0) * 255.0).astype(np.uint8)
-    return zlib.compress(np.ascontiguousarray(levels).tobytes(), 1)
+    return zlib.compress(np.ascontiguousarray(_levels(reliability)).tobytes(), 1)
 
 
 def decompress_reliability(data: bytes, shape: tuple[int, int]) -> np.ndarray:

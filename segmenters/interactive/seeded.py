@@ -72,7 +72,8 @@ class SeededConfig:
         motion_weight: when a frame's optical flow is given, the random walker's colour models become models of
             colour and motion, each flow component (px) times this weight beside the 8-bit colour levels: an
             object moves unlike the background beside it even where their colours are alike. 0: colour only (the
-            default: level on the development sessions, 0.664 / 0.665 / 0.660 final J&F at 0 / 4 / 10, boat up by
+            default: level on the development sessions without the reliability weighting, 0.664 / 0.665 / 0.660
+            final J&F at 0 / 4 / 10, boat up by
             0.12, a turning car and a rider down by 0.04-0.07). GrabCut, and the walker given a network's prior,
             ignore it.
     """
@@ -467,7 +468,8 @@ def _random_walker(
     walker = _Walker(image, seeds, cfg.beta, cfg.prior_weight)
     if samples is None:  # the caller then passes the prior as evidence
         return walker.solve(labels, evidence / np.maximum(evidence.sum(axis=0, keepdims=True), 1e-6))
-    colours = _features(image, motion).reshape(-1, 3 if motion is None else 5)
+    features = _features(image, motion)
+    colours = features.reshape(-1, features.shape[-1])
     undecided = (seeds == UNMARKED).ravel()
     if evidence is not None:
         claimed = np.argmax(evidence, axis=0).ravel()
@@ -557,7 +559,7 @@ def _feature_samples(
     for label in labels:
         is_label = constraints == label
         colours = _features(image[is_label], None if motion is None else motion[is_label])
-        out.append(colours[:: max(len(colours) // _SAMPLES, 1)].astype(np.float64))
+        out.append(colours[:: max(len(colours) // _SAMPLES, 1)])
     return out
 
 
@@ -568,9 +570,9 @@ def _fit_gmm(colours: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Returns:
         ``(log_weights (C,), means (C, 3), covariances (C, 3, 3))``.
     """
+    dims = colours.shape[1]
     if len(colours) == 0:
         # A label without any colour (its seeds vanished at the working resolution): a flat, uninformative model.
-        dims = colours.shape[1]
         return np.zeros(1), np.full((1, dims), 127.5), np.eye(dims)[None] * 128.0**2
     components = int(min(_COMPONENTS, max(len(colours) // 20, 1)))
     order = np.argsort(colours.sum(axis=1), kind="stable")
@@ -581,15 +583,14 @@ def _fit_gmm(colours: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             if (nearest == c).any():
                 means[c] = colours[nearest == c].mean(axis=0)
     responsibilities = np.eye(components)[nearest]
+    noise = _COLOUR_NOISE * np.eye(dims)
     for _ in range(_EM_STEPS):
         mass = responsibilities.sum(axis=0) + 1e-9
         means = (responsibilities.T @ colours) / mass[:, None]
-        covariances = np.empty((components, colours.shape[1], colours.shape[1]))
+        covariances = np.empty((components, dims, dims))
         for c in range(components):
             centred = colours - means[c]
-            covariances[c] = (responsibilities[:, c, None] * centred).T @ centred / mass[c] + _COLOUR_NOISE * np.eye(
-                colours.shape[1]
-            )
+            covariances[c] = (responsibilities[:, c, None] * centred).T @ centred / mass[c] + noise
         log_weights = np.log(mass / mass.sum())
         log_joint = log_weights + _gaussian_log_density(colours, means, covariances)
         responsibilities = np.exp(log_joint - log_joint.max(axis=1, keepdims=True))

@@ -564,15 +564,19 @@ class InteractiveSession:
         its reliability map when the flow propagates them (``reliability``: at ``start_frame``), else ``None``."""
         if self._model is None:
             labels = start
+            weighted = self.cfg.reliability_decay < 1.0
             for frame in frames:
                 flow = self._flow(frame, frame - direction)
                 labels = propagate_labels(labels, flow, self.cfg.threshold)
+                if not (self.cfg.consistency or weighted):
+                    yield labels, None
+                    continue
+                consistent = consistent_flow(flow, self._flow(frame - direction, frame))
                 if self.cfg.consistency:
-                    labels[~consistent_flow(flow, self._flow(frame - direction, frame))] = 0
-                if self.cfg.reliability_decay < 1.0:
-                    back = self._flow(frame - direction, frame)
-                    reliability = carry_reliability(reliability, flow, back, self.cfg.reliability_decay)
-                yield labels, (reliability if self.cfg.reliability_decay < 1.0 else None)
+                    labels[~consistent] = 0
+                if weighted:
+                    reliability = carry_reliability(reliability, flow, consistent, self.cfg.reliability_decay)
+                yield labels, (reliability if weighted else None)
             return
         if not object_ids(start):
             for _ in frames:

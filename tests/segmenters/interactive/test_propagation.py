@@ -123,7 +123,8 @@ def test_reliability_decays_where_the_reverse_flow_disagrees() -> None:
     back[5:10, 10:20] = 0.0  # the previous frame's pixels there say they did not move: occluded or wrong
     previous = np.ones((20, 30), np.float32)
     previous[15:, :] = 0.5
-    carried = carry_reliability(previous, flow, back, decay=0.25)
+    consistent = consistent_flow(flow, back)
+    carried = carry_reliability(previous, flow, consistent, decay=0.25)
     assert carried.dtype == np.float32 and carried.shape == (20, 30)
     # Confirmed: carried along unchanged; rejected (new pixels 12-21 came from 10-19): times the decay.
     np.testing.assert_array_equal(carried[:5, 2:], 1.0)
@@ -135,4 +136,4 @@ def test_reliability_decays_where_the_reverse_flow_disagrees() -> None:
     np.testing.assert_array_equal(np.round(carried * 255) / 255, carried)
     np.testing.assert_array_equal(decompress_reliability(compress_reliability(carried), carried.shape), carried)
     # Without decay, reliability only follows the flow.
-    assert carry_reliability(previous, flow, back, decay=1.0)[5:10, 12:22].min() == 1.0
+    assert carry_reliability(previous, flow, consistent, decay=1.0)[5:10, 12:22].min() == 1.0
