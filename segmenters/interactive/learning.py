@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
 import random
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ import torch
 
 from dreaming.synthesis.config import InpaintConfig, preset, without
 from dreaming.synthesis.dream import Scene, dream_pair
+from dreaming.synthesis.inpaint import object_hole
 from dreaming.synthesis.seeds import sample_rng
 from foundation.errors import InputError
 from foundation.io import VOID
@@ -31,6 +33,8 @@ from segmenters.training import autocast_dtype, resolve_device, train
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A
+
+log = logging.getLogger(__name__)
 
 SAMPLE_KINDS = ("dreams", "augment")
 
@@ -124,15 +128,20 @@ def frame_pairs(
     image: np.ndarray, labels: np.ndarray, frame: int, cfg: LucidConfig, learning: LearningConfig, video: str
 ) -> list[TrainingPair]:
     """The ``learning.pairs_per_frame`` training pairs of annotated frame ``frame`` (``image uint8 (H, W, 3)``,
-    ``labels int (H, W)``), at most ``learning.max_side`` px on their longest side."""
+    ``labels int (H, W)``), at most ``learning.max_side`` px on their longest side: dreamed, or augmented
+    (:func:`augmented_pair`) with ``samples=augment`` and where the objects (dilated) fill the whole frame."""
     count = learning.pairs_per_frame
     image, labels = working_size(image, labels, learning.max_side)
-    if learning.samples == "augment":
-        return [augmented_pair(image, labels, sample_rng(cfg.seed, video, frame, i)) for i in range(count)]
     dream_cfg = preset(cfg.dream)
     if cfg.inpaint is not None:
         dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
     dream_cfg = without(dream_cfg, cfg.without)
+    dreamable = not object_hole(labels, dream_cfg.inpaint.dilation_radius).all()
+    if learning.samples == "augment" or not dreamable:
+        if not dreamable:
+            # A close-up the objects fill leaves no background to inpaint: the frame still teaches, augmented.
+            log.warning("%s frame %d: the objects fill the frame, nothing to dream from; augmenting it", video, frame)
+        return [augmented_pair(image, labels, sample_rng(cfg.seed, video, frame, i)) for i in range(count)]
     scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
     return [
         from_dream(dream_pair(scene, sample_rng(cfg.seed, video, frame, i), dream_cfg), cfg.flow, cfg.track.dis_preset)

@@ -47,3 +47,18 @@ def test_a_large_annotated_frame_is_dreamed_at_the_working_size() -> None:
 def test_a_negative_working_size_is_refused() -> None:
     with pytest.raises(InputError, match="session.learning.max_side"):
         LearningConfig(max_side=-1)
+
+
+def test_a_frame_the_objects_fill_is_augmented_not_dreamed(caplog: pytest.LogCaptureFixture) -> None:
+    # A close-up: the dilated objects leave no background to inpaint, so no dream can be made from the frame.
+    clip = make_clip(num_frames=2, size=(96, 64), num_objects=1)
+    labels = np.ones((64, 96), np.int32)
+    labels[:, 48:] = 2
+    cfg = replace(from_container(LucidConfig, lucid_settings("demo"), "tracker"), progress=False)
+    with caplog.at_level("WARNING"):
+        pairs = frame_pairs(clip.frames[0], labels, 3, cfg, LearningConfig(pairs_per_frame=2), "close-up")
+    assert len(pairs) == 2 and "close-up frame 3: the objects fill the frame" in caplog.text
+    for pair in pairs:
+        assert pair.images.shape == (2, 64, 96, 3)
+        assert set(np.unique(pair.labels)) <= {0, 1, 2, 255} and (pair.labels == 1).any()
+        assert not pair.flows.any()  # augmented: nothing moved between the two images
