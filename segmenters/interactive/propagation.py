@@ -99,6 +99,22 @@ def merge_directions(
     return np.where(differ & (score_backward > score_forward), backward, forward)
 
 
+def fuse_learned(flow: np.ndarray, learned: np.ndarray, reliability: np.ndarray | None, threshold: float) -> np.ndarray:
+    """One frame's labels from the flow propagation's ``flow`` and the trained networks' ``learned`` (``int (H, W)``):
+    the networks' where the flow's ``reliability`` (``float32 (H, W)``, :func:`carry_reliability`) is below
+    ``threshold``, the flow's elsewhere; the networks' everywhere when no reliability was carried (``None``).
+
+    Returns:
+        ``int32 (H, W)``.
+    """
+    if flow.shape != learned.shape or (reliability is not None and reliability.shape != flow.shape):
+        got = f"flow {flow.shape}, learned {learned.shape}" + ("" if reliability is None else f", {reliability.shape}")
+        raise InputError("labels", got, "the same shape")
+    if reliability is None:
+        return learned.astype(np.int32)
+    return np.where(reliability < threshold, learned, flow).astype(np.int32)
+
+
 def agreement(forward: np.ndarray, backward: np.ndarray, ids: Sequence[int]) -> np.ndarray:
     """Per object, the IoU of its masks in the two directions' labels (1 when both are empty): ``float64 (K,)``."""
     values = np.ones(len(ids), dtype=np.float64)

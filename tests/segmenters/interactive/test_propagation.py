@@ -16,6 +16,7 @@ from segmenters.interactive.propagation import (
     decompress_reliability,
     edge_certainty,
     forward_weight,
+    fuse_learned,
     merge_directions,
     nearest_anchors,
 )
@@ -137,3 +138,22 @@ def test_reliability_decays_where_the_reverse_flow_disagrees() -> None:
     np.testing.assert_array_equal(decompress_reliability(compress_reliability(carried), carried.shape), carried)
     # Without decay, reliability only follows the flow.
     assert carry_reliability(previous, flow, consistent, decay=1.0)[5:10, 12:22].min() == 1.0
+
+
+def test_the_learned_labels_take_over_where_the_flow_broke() -> None:
+    flow = np.zeros((4, 6), np.int32)
+    flow[:, :3] = 1  # the flow keeps the object on the left
+    learned = np.zeros((4, 6), np.int32)
+    learned[:, 2:5] = 2  # the networks see another object, shifted right
+    reliability = np.ones((4, 6), np.float32)
+    reliability[:, 4:] = 0.1  # the flow broke on the two right columns
+    reliability[0, 2] = 0.5  # exactly the threshold: the flow keeps it
+    fused = fuse_learned(flow, learned, reliability, threshold=0.5)
+    expected = np.array([[1, 1, 1, 0, 2, 0]] * 4, np.int32)
+    np.testing.assert_array_equal(fused, expected)
+    assert fused.dtype == np.int32
+    np.testing.assert_array_equal(fuse_learned(flow, learned, reliability, threshold=0.0), flow)
+    np.testing.assert_array_equal(fuse_learned(flow, learned, reliability, threshold=1.5), learned)
+    np.testing.assert_array_equal(fuse_learned(flow, learned, None, threshold=0.5), learned)  # nothing carried
+    with pytest.raises(InputError, match="the same shape"):
+        fuse_learned(flow, learned[:, :5], reliability, 0.5)
