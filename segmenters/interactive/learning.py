@@ -132,21 +132,22 @@ def frame_pairs(
     (:func:`augmented_pair`) with ``samples=augment`` and where the objects (dilated) fill the whole frame."""
     count = learning.pairs_per_frame
     image, labels = working_size(image, labels, learning.max_side)
-    dream_cfg = preset(cfg.dream)
-    if cfg.inpaint is not None:
-        dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
-    dream_cfg = without(dream_cfg, cfg.without)
-    dreamable = not object_hole(labels, dream_cfg.inpaint.dilation_radius).all()
-    if learning.samples == "augment" or not dreamable:
-        if not dreamable:
-            # A close-up the objects fill leaves no background to inpaint: the frame still teaches, augmented.
-            log.warning("%s frame %d: the objects fill the frame, nothing to dream from; augmenting it", video, frame)
-        return [augmented_pair(image, labels, sample_rng(cfg.seed, video, frame, i)) for i in range(count)]
-    scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
-    return [
-        from_dream(dream_pair(scene, sample_rng(cfg.seed, video, frame, i), dream_cfg), cfg.flow, cfg.track.dis_preset)
-        for i in range(count)
-    ]
+    if learning.samples == "dreams":
+        dream_cfg = preset(cfg.dream)
+        if cfg.inpaint is not None:
+            dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
+        dream_cfg = without(dream_cfg, cfg.without)
+        if not object_hole(labels, dream_cfg.inpaint.dilation_radius).all():
+            scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
+            return [
+                from_dream(
+                    dream_pair(scene, sample_rng(cfg.seed, video, frame, i), dream_cfg), cfg.flow, cfg.track.dis_preset
+                )
+                for i in range(count)
+            ]
+        # A close-up the objects fill leaves no background to inpaint: the frame still teaches, augmented.
+        log.warning("%s frame %d: the objects fill the frame, nothing to dream from; augmenting it", video, frame)
+    return [augmented_pair(image, labels, sample_rng(cfg.seed, video, frame, i)) for i in range(count)]
 
 
 def train_networks(

@@ -678,7 +678,7 @@ class InteractiveSession:
                 inputs = (before, after, versions, tuple(self.ids))
                 if self._merged.get(frame) == inputs and frame in self._results:
                     continue
-                flow, learned = self._merge(frame, before, after, *pairs[0]), None
+                flow, learned = self._merge(frame, before, after, *pairs[0], reliable=len(pairs) > 1), None
                 if len(pairs) > 1:
                     learned = self._merge(frame, before, after, *pairs[1])
                 self._results[frame], self._confidence[frame] = self._fuse(flow, learned)
@@ -687,17 +687,23 @@ class InteractiveSession:
             self.status = {**self.status, "state": "idle", "progress": None}
 
     def _merge(
-        self, frame: int, before: int | None, after: int | None, forward: _Chain | None, backward: _Chain | None
+        self,
+        frame: int,
+        before: int | None,
+        after: int | None,
+        forward: _Chain | None,
+        backward: _Chain | None,
+        reliable: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """``(labels int32 (H, W), confidence (K,), reliability float32 (H, W) or None)`` of ``frame`` from the chains
-        of its anchors on either side; the reliability is the better of the two directions' (``None`` if not
-        carried)."""
+        of its anchors on either side; with ``reliable`` (the fusion reads it), the reliability is the better of the
+        two directions' (``None`` if not carried or not asked for)."""
         weight = forward_weight(frame, before, after)
         if forward is None or backward is None:
             chain, anchor = (forward, before) if forward is not None else (backward, after)
             assert chain is not None and anchor is not None
             conf = math.exp(-abs(frame - anchor) / max(self.cfg.horizon, 1e-9))
-            carried = chain.reliability.get(frame)
+            carried = chain.reliability.get(frame) if reliable else None
             reliability = None if carried is None else decompress_reliability(carried, self.shape)
             return decompress_labels(chain.frames[frame], self.shape), np.full(len(self.ids), conf), reliability
         f = decompress_labels(forward.frames[frame], self.shape)
@@ -709,7 +715,7 @@ class InteractiveSession:
                 decompress_reliability(backward.reliability[frame], self.shape),
             )
         merged = merge_directions(f, b, weight, self.cfg.softness, both)
-        return merged, agreement(f, b, self.ids), None if both is None else np.maximum(*both)
+        return merged, agreement(f, b, self.ids), np.maximum(*both) if reliable and both is not None else None
 
     def _fuse(
         self,
