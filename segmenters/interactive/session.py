@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,10 +37,12 @@ from segmenters.baselines.flow_warp import propagate_labels
 from segmenters.interactive.frames import LruCache, VideoFrames, open_video
 from segmenters.interactive.learning import (
     LearningConfig,
+    LearningCosts,
     frame_pairs,
     labels_digest,
     network_state,
     networks_from_state,
+    steps_within,
     train_networks,
 )
 from segmenters.interactive.marks import Click, Scribble, seed_map
@@ -238,6 +241,9 @@ class InteractiveSession:
         that stage done, ``None`` when idle) and ``model`` (how many trainings its networks have had)."""
         self.timings: dict[str, float] = {}
         """Seconds spent so far in each stage: ``dream``, ``train``, ``track`` (propagation)."""
+        self._measured: dict[str, tuple[float, int]] = {}
+        """Seconds and units of learning work done so far (``pair`` dreamed, ``step`` trained, ``frame`` tracked by
+        the networks per object): the costs a budget plans with."""
         self._tracker = LucidTracker(**asdict(self.cfg.tracker))
 
     @classmethod
@@ -450,12 +456,59 @@ class InteractiveSession:
         return values
 
     def learning_due(self) -> bool:
-        """Whether the next :meth:`propagate` trains: learning is on, enough interactions happened, and the annotated
-        frames changed since the last training."""
+        """Whether the next :meth:`propagate` trains: learning is on, enough interactions happened, the annotated
+        frames changed since the last training and, under ``learning.budget``, enough steps fit in what is left."""
+        return self._planned_steps() > 0
+
+    def _planned_steps(self) -> int:
+        """The steps of the next training (0: none due): the configured ones, or under ``learning.budget`` those that
+        fit in the seconds left (:func:`~segmenters.interactive.learning.steps_within`, at the costs measured so
+        far)."""
         learning = self.cfg.learning
         if not learning.enabled or not self._anchors or len(self.history) < max(learning.start, 1):
-            return False
-        return self._anchor_keys() != self._learned
+            return 0
+        keys = self._anchor_keys()
+        if keys == self._learned:
+            return 0
+        steps = learning.steps if self._networks is None else learning.finetune_steps
+        if learning.budget <= 0.0:
+            return steps
+        anchors = self.annotated
+        share = self._share(len(anchors))
+        pairs = 0
+        for frame, digest in keys:
+            cached = self._pairs.get(frame)
+            pairs += share if cached is None or cached[0] != digest or len(cached[1]) < share else 0
+        tracked = len(self.ids) * sum(len(self._extent(a, d, anchors)) for a in anchors for d in (1, -1))
+        left = learning.budget * len(self.ids) - sum(i.seconds for i in self.history)
+        costs = self.costs()
+        planned = steps_within(left, steps, pairs, tracked, costs, math.ceil(learning.min_share * steps))
+        name = self.video.name
+        if planned == 0:
+            log.info("%s: learning waits: %d steps do not fit in the %.0f s left (%s)", name, steps, left, costs)
+        elif planned < steps:
+            log.info("%s: %d of %d training steps fit in the %.0f s left (%s)", name, planned, steps, left, costs)
+        return planned
+
+    def costs(self) -> LearningCosts:
+        """Seconds per unit of learning: as measured in this session, the configured estimates until then."""
+        estimates = self.cfg.learning.costs
+        return LearningCosts(
+            **{
+                name: seconds / units if units else getattr(estimates, name)
+                for name in ("pair", "step", "frame")
+                for seconds, units in [self._measured.get(name, (0.0, 0))]
+            }
+        )
+
+    def _measure(self, name: str, seconds: float, units: int) -> None:
+        spent, done = self._measured.get(name, (0.0, 0))
+        self._measured[name] = (spent + seconds, done + units)
+
+    def _share(self, anchors: int) -> int:
+        """Training pairs of each annotated frame (``max_pairs`` bounds their total)."""
+        learning = self.cfg.learning
+        return max(1, min(learning.pairs_per_frame, learning.max_pairs // max(anchors, 1)))
 
     def propagate(self) -> LabelSequence:
         """Labels of every frame from the annotated frames: learn first when due (in the background with
@@ -463,12 +516,13 @@ class InteractiveSession:
         if not self._anchors:
             raise InputError(self.video.name, "nothing is annotated yet", "marks or a mask on at least one frame")
         self._raise_worker_error()
-        if self.learning_due():
+        steps = self._planned_steps()
+        if steps:
             if self.cfg.background:
                 self._propagate_all()
-                self._start_worker()
+                self._start_worker(steps)
                 return self.all_labels()
-            self._learn()
+            self._learn(steps)
         self._propagate_all()
         return self.all_labels()
 
@@ -485,13 +539,13 @@ class InteractiveSession:
         if error is not None:
             raise error
 
-    def _start_worker(self) -> None:
+    def _start_worker(self, steps: int) -> None:
         if self._worker is not None and self._worker.is_alive():
             return  # the running one will be followed by another propagate() call
 
         def work() -> None:
             try:
-                self._learn()
+                self._learn(steps)
                 self._propagate_all()
             except BaseException as error:  # reported by the next propagate() or wait()
                 self._worker_error = error
@@ -505,15 +559,15 @@ class InteractiveSession:
     def _anchor_keys(self) -> frozenset[tuple[int, str]]:
         return frozenset((frame, labels_digest(decompress_labels(d, self.shape))) for frame, d in self._anchors.items())
 
-    def _learn(self) -> None:
-        """Dream from the annotated frames (each frame's pairs made once) and train: from scratch the first time,
-        then from the current weights."""
+    def _learn(self, steps: int) -> None:
+        """Dream from the annotated frames (each frame's pairs made once) and train for ``steps``: from scratch the
+        first time, then from the current weights."""
         cfg, learning = self.cfg.tracker, self.cfg.learning
         with self._lock:  # the frame cache is not thread-safe: read what is needed while holding the lock
             anchors = {frame: decompress_labels(d, self.shape) for frame, d in self._anchors.items()}
             images = {frame: self.video[frame] for frame in anchors}
             keys = self._anchor_keys()
-        share = max(1, min(learning.pairs_per_frame, learning.max_pairs // max(len(anchors), 1)))
+        share = self._share(len(anchors))
         pairs: list[TrainingPair] = []
         self.status = {**self.status, "state": "dreaming", "progress": 0.0}
         with timed(self.timings, "dream"):
@@ -523,8 +577,12 @@ class InteractiveSession:
         def on_step(step: int, steps: int) -> None:
             self.status = {**self.status, "progress": step / steps}
 
+        started = time.perf_counter()
         with timed(self.timings, "train"):
-            networks = train_networks(self._networks, pairs, cfg, learning, self._trainings, cfg.progress, on_step)
+            networks = train_networks(
+                self._networks, pairs, cfg, learning, self._trainings, cfg.progress, on_step, steps
+            )
+        self._measure("step", time.perf_counter() - started, steps)
         with self._lock:
             self._networks = networks
             self._model = build_model(cfg, networks)
@@ -543,7 +601,9 @@ class InteractiveSession:
             digest = labels_digest(anchors[frame])
             cached = self._pairs.get(frame)
             if cached is None or cached[0] != digest or len(cached[1]) < share:
+                started = time.perf_counter()
                 made = frame_pairs(images[frame], anchors[frame], frame, cfg, learning, self.video.name)
+                self._measure("pair", time.perf_counter() - started, len(made))
                 cached = (digest, made)
             self._pairs[frame] = (digest, cached[1][:share])  # a frame's pairs are a prefix: memory stays bounded
             pairs.extend(self._pairs[frame][1])
@@ -635,12 +695,15 @@ class InteractiveSession:
             if stored is not None:
                 reliability = decompress_reliability(stored, self.shape)
             tracks = self._track(start, reliability, start_frame, todo, direction, model)
+            started = time.perf_counter()
             for frame, (labels, carried) in zip(todo, tracks, strict=True):
                 chain.frames[frame] = compress_labels(labels)
                 if carried is not None:
                     chain.reliability[frame] = compress_reliability(carried)
                 tracked[0] += 1
                 self.status = {**self.status, "progress": min(tracked[0] / max(total, 1), 1.0)}
+            if learned and object_ids(start):
+                self._measure("frame", time.perf_counter() - started, len(todo) * len(self.ids))
         return chain
 
     def _propagate_all(self) -> None:
@@ -756,6 +819,7 @@ class InteractiveSession:
                 "confidence": {str(frame): conf.tolist() for frame, conf in self._confidence.items()},
                 "trainings": self._trainings,
                 "learned": sorted([frame, digest] for frame, digest in self._learned),
+                "measured": {name: list(value) for name, value in self._measured.items()},
                 "config": asdict(self.cfg),
             }
         with atomic_directory(folder) as tmp:
@@ -804,6 +868,7 @@ class InteractiveSession:
         session._confidence = {int(f): np.asarray(c, dtype=np.float64) for f, c in state["confidence"].items()}
         session._trainings = int(state["trainings"])
         session._learned = frozenset((int(f), str(d)) for f, d in state["learned"])
+        session._measured = {str(n): (float(s), int(u)) for n, (s, u) in state.get("measured", {}).items()}
         if (folder / NETWORKS_FILE).is_file():
             saved = load_checkpoint(folder / NETWORKS_FILE)
             session._networks = networks_from_state(saved["networks"], cfg.tracker)

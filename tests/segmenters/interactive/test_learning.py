@@ -11,7 +11,7 @@ from dreaming.synthesis.samples import make_clip
 from foundation.errors import InputError
 from foundation.settings import from_container
 from segmenters.demo import lucid_settings
-from segmenters.interactive.learning import LearningConfig, frame_pairs, working_size
+from segmenters.interactive.learning import LearningConfig, LearningCosts, frame_pairs, steps_within, working_size
 from segmenters.lucid.tracker import LucidConfig
 
 
@@ -62,3 +62,25 @@ def test_a_frame_the_objects_fill_is_augmented_not_dreamed(caplog: pytest.LogCap
         assert pair.images.shape == (2, 64, 96, 3)
         assert set(np.unique(pair.labels)) <= {0, 1, 2, 255} and (pair.labels == 1).any()
         assert not pair.flows.any()  # augmented: nothing moved between the two images
+
+
+def test_steps_within_a_budget_are_hand_computed() -> None:
+    costs = LearningCosts(pair=0.25, step=0.8, frame=0.1)
+    # 100 s left: 40 pairs (10 s) and 100 tracked object-frames (10 s) leave 80 s, 100 steps of 0.8 s
+    assert steps_within(100.0, 500, 40, 100, costs, 50) == 100
+    assert steps_within(100.0, 60, 40, 100, costs, 50) == 60  # fewer asked than fit
+    assert steps_within(100.0, 20, 40, 100, costs, 50) == 20  # fewer asked than the least worth training: all fit
+    assert steps_within(30.0, 20, 40, 100, costs, 50) == 0  # … but not 12 of them
+    assert steps_within(100.0, 500, 40, 100, costs, 101) == 0  # fewer fit than the least worth training
+    assert steps_within(15.0, 500, 40, 100, costs, 1) == 0  # the dreaming and tracking alone overrun
+    assert steps_within(-5.0, 500, 0, 0, costs, 1) == 0  # the budget is spent
+    assert steps_within(1.0, 500, 0, 0, LearningCosts(step=0.0), 1) == 500  # free steps: all of them
+
+
+def test_a_negative_budget_or_cost_is_refused() -> None:
+    with pytest.raises(InputError, match="session.learning.budget"):
+        LearningConfig(budget=-1.0)
+    with pytest.raises(InputError, match="session.learning.min_share"):
+        LearningConfig(min_share=0.0)
+    with pytest.raises(InputError, match="session.learning.costs.step"):
+        LearningCosts(step=-0.1)

@@ -17,7 +17,7 @@ from foundation.settings import from_container
 from segmenters.demo import lucid_settings
 from segmenters.evaluation.interactive import robot_scribbles
 from segmenters.interactive.frames import VideoFrames
-from segmenters.interactive.learning import LearningConfig
+from segmenters.interactive.learning import LearningConfig, LearningCosts
 from segmenters.interactive.marks import Click, Scribble
 from segmenters.interactive.robot import run_robot
 from segmenters.interactive.session import InteractiveConfig, InteractiveSession
@@ -183,6 +183,33 @@ def test_learning_is_deterministic_and_fine_tunes(embedded: Clip) -> None:
         assert session.status["model"] == 2  # trained after interaction 1, fine-tuned after 2
         runs.append(state(session))
     assert runs[0] == runs[1]
+
+
+def test_under_a_budget_learning_takes_the_steps_that_fit_and_then_waits(
+    embedded: Clip, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    estimates = LearningCosts(pair=0.5, step=1.0, frame=0.1)
+    cfg = learning_config(budget=20.0, min_share=0.5, costs=estimates)  # 3 objects: 60 s in all
+    session = InteractiveSession(clip_video(embedded), cfg, [1, 2, 3])
+    session.set_mask(0, embedded.labels[0], seconds=22.0)
+    # 38 s left; dreaming 6 pairs (3 s) and tracking 3 objects through 23 frames (6.9 s) leave 28.1 s: 28 steps of 40
+    with caplog.at_level("INFO"):
+        session.propagate()
+    assert session.status["model"] == 1 and "28 of 40 training steps fit in the 38 s left" in caplog.text
+    measured = session.costs()  # the session's own seconds replace the estimates
+    assert measured.step == pytest.approx(session.timings["train"] / 28, rel=0.05)
+    assert measured.frame != estimates.frame and measured.pair != estimates.pair
+    assert InteractiveSession.load(session.save(tmp_path / "saved"), clip_video(embedded)).costs() == measured
+    session.set_mask(12, embedded.labels[12], seconds=40.0)  # the budget is spent: no fine-tuning
+    assert not session.learning_due()
+    session.propagate()
+    assert session.status["model"] == 1
+    whole = InteractiveSession(clip_video(embedded), learning_config(budget=20.0, costs=estimates), [1, 2, 3])
+    whole.set_mask(0, embedded.labels[0], seconds=22.0)
+    assert not whole.learning_due()  # 28 of 40 steps fit: a whole training only, so it waits
+    unlimited = InteractiveSession(clip_video(embedded), learning_config(budget=0.0), [1, 2, 3])
+    unlimited.set_mask(0, embedded.labels[0], seconds=1e6)
+    assert unlimited.learning_due()
 
 
 @pytest.mark.slow
