@@ -10,8 +10,14 @@ Per configuration and sequence: J&F after each interaction, AUC, J&F@60s, second
 interactions; the mean curve's figures; the J of each marked frame after its marks (the first interaction's, and the
 later ones' mean: what marks → mask makes of a frame, apart from the propagation); Spearman's ρ between the session's
 per-frame confidence and the true J.
-Trailing arguments are Hydra overrides of ``conf/interactive.yaml``, applied to every configuration. Sequences run
-``--workers`` at a time (Dask), each on one torch thread, so the seconds are those of one core.
+Trailing arguments are Hydra overrides of ``conf/interactive.yaml``, applied to every configuration (give them
+before ``--only`` or ``--sequences``, whose lists would take them in). Sequences run ``--workers`` at a time (Dask),
+each on one torch thread, so the seconds are those of one core.
+
+Every configuration runs under the protocol's budget (``session.learning.budget=240``): a session trains only when
+the whole training fits, which on 2 CPU cores it never does, so there ``lucid`` and ``augment`` give ``flow``'s
+figures. What learning adds is measured without the budget, e.g. learning after the last interaction so that all
+share the same annotated frames: ``session.learning.budget=0 session.learning.start=8``.
 """
 
 from __future__ import annotations

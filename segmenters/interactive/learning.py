@@ -43,8 +43,9 @@ SAMPLE_KINDS = ("dreams", "augment")
 @dataclass(frozen=True)
 class LearningCosts:
     """Seconds each unit of learning takes (:func:`steps_within`): estimates for one core of the reference machine
-    (2-core AMD EPYC, ``profile=cpu``, one torch thread), which a session replaces by its own measurements once it
-    has dreamed, trained and tracked with its networks."""
+    (2-core AMD EPYC, ``profile=cpu``, one torch thread; measured on bear with 8 annotated frames: 0.24 s a pair,
+    0.77 s a step, 0.10 s an object-frame), which a session replaces by its own measurements once it has dreamed,
+    trained and tracked with its networks."""
 
     pair: float = 0.25
     """Dreaming one training pair (480p)."""
@@ -217,8 +218,9 @@ def train_networks(
         schedule = replace(cfg.train, steps=steps or learning.steps, checkpoint_every=0)
     else:
         nets = {name: copy.deepcopy(net) for name, net in networks.items()}
-        schedule = replace(cfg.train, steps=steps or learning.finetune_steps, lr=learning.finetune_lr)
-        schedule = replace(schedule, checkpoint_every=0)
+        schedule = replace(
+            cfg.train, steps=steps or learning.finetune_steps, lr=learning.finetune_lr, checkpoint_every=0
+        )
     length = schedule.steps * schedule.batch_size
     samples = CropSamples(pairs, cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed + 1000 * round_index, length)
     train(nets, samples, schedule, device, None, progress, autocast_dtype(device, cfg.precision), on_step=on_step)
