@@ -3,7 +3,7 @@ and ``flow`` reference trackers measured in the same run: per-sequence J&F, J, F
 
     python benchmarks/track_davis.py [--root ../shared/data/davis2016] [--sequences bear kite-walk]
         [--profile cpu] [--workers 2] [--out outputs/track_davis] [--overlays bear] [--untuned]
-        [tracker.flow=estimated ...]
+        [--print-config] [tracker.flow=estimated ...]
 
 Trailing arguments are Hydra overrides of ``conf/track.yaml`` (``tracker.*`` for the Lucid tracker). Sequences run
 ``--workers`` at a time, each in its own process on one torch thread. ``--untuned`` also tracks with the
@@ -27,6 +27,7 @@ from foundation.io import atomic_path
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.evaluation import evaluate
 from segmenters.evaluation.report import format_table
+from segmenters.hydra_conf import register_configs
 from segmenters.tracking import STAGES, track_sequences, track_sequences_on_cluster, write_stage_times
 from segmenters.visualize import OverlayOptions, write_sequence_overlays
 
@@ -42,10 +43,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("outputs/track_davis"))
     parser.add_argument("--overlays", nargs="*", default=[], help="sequences to write overlay videos of")
     parser.add_argument("--untuned", action="store_true", help="also track without the tuned post-processing")
+    parser.add_argument("--print-config", action="store_true", help="print the tracker's composed settings and exit")
     args, overrides = parser.parse_known_args()
 
     sequences = select_sequences(args.root, args.sequences)
     out = args.out.resolve()
+    register_configs()
     with initialize_config_module(config_module="conf", version_base="1.3"):
         cfg = compose(
             "track",
@@ -53,6 +56,9 @@ def main() -> None:
             + [f"tracker.{o}" if not o.startswith(("tracker.", "profile.")) else o for o in overrides],
         )
     tracker_cfg = OmegaConf.to_container(cfg.tracker, resolve=True)
+    if args.print_config:
+        print(OmegaConf.to_yaml(tracker_cfg), end="")
+        return
     (out / "config").mkdir(parents=True, exist_ok=True)
     (out / "config" / "tracker.yaml").write_text(OmegaConf.to_yaml(tracker_cfg))
 
