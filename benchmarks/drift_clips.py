@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from dreaming.synthesis.samples import make_clip
+from foundation.settings import parse_with_overrides
 from foundation.tables import to_markdown
 from segmenters.demo import CLIP, lucid_settings
 from segmenters.evaluation.metrics import boundary_f, jaccard
@@ -37,7 +38,7 @@ def mean_jf(labels: list[np.ndarray], truth: list[np.ndarray]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args, overrides = parser.parse_known_args()
+    args, overrides = parse_with_overrides(parser)
     torch.set_num_threads(1)
     plain = make_clip(**CLIP)
     distractor = make_clip(**CLIP, distractor=True)

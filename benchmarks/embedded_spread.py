@@ -25,6 +25,7 @@ import torch
 from omegaconf import OmegaConf
 
 from dreaming.synthesis.samples import make_clip
+from foundation.settings import parse_with_overrides
 from segmenters.baselines import FlowTracker
 from segmenters.demo import CLIP, lucid_settings
 from segmenters.evaluation.metrics import boundary_f, jaccard
@@ -54,7 +55,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2, 3, 4])
     parser.add_argument("--precisions", nargs="*", default=["fp32", "bf16"])
     parser.add_argument("--workers", type=int, default=2)
-    args, overrides = parser.parse_known_args()
+    args, overrides = parse_with_overrides(parser)
     learning = lucid_settings(overrides=["tracker.device=cpu", "tracker.progress=false"])
     base = OmegaConf.merge(OmegaConf.create(learning), OmegaConf.from_dotlist(overrides))
     base = OmegaConf.to_container(base)

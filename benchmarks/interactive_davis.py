@@ -10,8 +10,8 @@ Per configuration and sequence: J&F after each interaction, AUC, J&F@60s, second
 interactions; the mean curve's figures; the J of each marked frame after its marks (the first interaction's, and the
 later ones' mean: what marks → mask makes of a frame, apart from the propagation); Spearman's ρ between the session's
 per-frame confidence and the true J.
-Trailing arguments are Hydra overrides of ``conf/interactive.yaml``, applied to every configuration (give them
-before ``--only`` or ``--sequences``, whose lists would take them in). Sequences run ``--workers`` at a time (Dask),
+Trailing arguments are Hydra overrides of ``conf/interactive.yaml``, applied to every configuration (anywhere on
+the line, after ``--only`` or ``--sequences`` too). Sequences run ``--workers`` at a time (Dask),
 each on one torch thread, so the seconds are those of one core.
 
 Every configuration runs under the protocol's budget (``session.learning.budget=240``): a session trains only when
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_module
 
+from foundation.settings import parse_with_overrides
 from segmenters import cli_interactive
 from segmenters.evaluation.report import format_table
 
@@ -49,8 +50,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="sequences run at once (Dask worker processes)")
     parser.add_argument("--interactions", type=int, default=8)
     parser.add_argument("--out", type=Path, default=Path("outputs/interactive_davis"))
-    parser.add_argument("--only", nargs="*", default=list(CONFIGURATIONS), choices=list(CONFIGURATIONS))
-    args, overrides = parser.parse_known_args()
+    parser.add_argument("--only", nargs="*", default=list(CONFIGURATIONS), help=f"among {list(CONFIGURATIONS)}")
+    args, overrides = parse_with_overrides(parser)
+    unknown = sorted(set(args.only) - set(CONFIGURATIONS))
+    if unknown:
+        parser.error(f"--only: unknown configuration(s) {unknown} (expected names among {list(CONFIGURATIONS)})")
 
     sequences = "null" if args.sequences is None else "[" + ",".join(args.sequences) + "]"
     rows, walls = [], {}

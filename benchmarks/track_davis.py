@@ -24,6 +24,7 @@ from omegaconf import OmegaConf
 from foundation.cluster import ClusterConfig, open_client
 from foundation.davis import select_sequences
 from foundation.io import atomic_path
+from foundation.settings import parse_with_overrides
 from segmenters.baselines import CopyTracker, FlowTracker
 from segmenters.evaluation import evaluate
 from segmenters.evaluation.report import format_table
@@ -44,7 +45,7 @@ def main() -> None:
     parser.add_argument("--overlays", nargs="*", default=[], help="sequences to write overlay videos of")
     parser.add_argument("--untuned", action="store_true", help="also track without the tuned post-processing")
     parser.add_argument("--print-config", action="store_true", help="print the tracker's composed settings and exit")
-    args, overrides = parser.parse_known_args()
+    args, overrides = parse_with_overrides(parser)
 
     sequences = select_sequences(args.root, args.sequences)
     out = args.out.resolve()

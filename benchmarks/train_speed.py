@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from foundation.settings import parse_with_overrides
 from segmenters.demo import lucid_settings
 from segmenters.lucid.inputs import motion_channels
 from segmenters.lucid.tracker import LucidTracker, build_networks
@@ -74,7 +75,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per precision")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    args, overrides = parser.parse_known_args()
+    args, overrides = parse_with_overrides(parser)
 
     # lucid_settings registers the configs' schemas, as lucid-track does.
     tracker = LucidTracker(**{**lucid_settings(args.profile, overrides), "progress": False})

@@ -30,6 +30,7 @@ from hydra import compose, initialize_config_module
 from dreaming.synthesis.samples import make_clip, write_davis
 from foundation.davis import Sequence, select_sequences
 from foundation.io import atomic_path
+from foundation.settings import parse_with_overrides
 from foundation.tables import to_csv, to_markdown
 from segmenters import cli_track
 from segmenters.demo import CLIP
@@ -140,7 +141,7 @@ def main() -> None:
         "--overlays", nargs="*", default=None, help=f"sequences to picture (default: {' '.join(DEFAULT_OVERLAYS)})"
     )
     parser.add_argument("--embedded", action="store_true", help="the embedded sample clip as the root, profile=demo")
-    args, overrides = parser.parse_known_args()
+    args, overrides = parse_with_overrides(parser)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     out = (

@@ -14,10 +14,12 @@ Importing this module registers the resolvers (every command-line tool imports i
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import enum
 import functools
 import os
+import sys
 import types
 import typing
 from collections.abc import Iterator
@@ -226,3 +228,21 @@ for _name, _resolver in (
 ):
     if not OmegaConf.has_resolver(_name):
         OmegaConf.register_new_resolver(_name, _resolver)
+
+
+def parse_with_overrides(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> tuple[Any, list[str]]:
+    """A script's own arguments and its trailing Hydra overrides (``key=value``), in any order.
+
+    ``parse_known_args`` alone hands an override written after a list option (``--sequences bear tracker.seed=1``)
+    to that list; such items — list values containing ``=``, which no sequence or configuration name does — go back
+    to the overrides, in their order on the command line (a list left empty takes its default).
+    """
+    args, overrides = parser.parse_known_args(argv)
+    swallowed = []
+    for name, value in vars(args).items():
+        if isinstance(value, list) and any(isinstance(v, str) and "=" in v for v in value):
+            swallowed += [v for v in value if "=" in v]
+            setattr(args, name, [v for v in value if "=" not in v] or parser.get_default(name))
+    given = sys.argv[1:] if argv is None else argv
+    ordered = [a for a in given if a in swallowed or a in overrides]
+    return args, ordered

@@ -13,7 +13,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
 def test_track_davis_composes_the_tracker_with_overrides(tmp_path: Path) -> None:
-    root = write_davis(make_clip(num_frames=2, size=(64, 64), num_objects=1, seed=0), tmp_path / "davis")
+    clip = make_clip(num_frames=2, size=(64, 64), num_objects=1, seed=0)
+    root = write_davis(clip, tmp_path / "davis")
     result = subprocess.run(
         [
             sys.executable,
@@ -24,7 +25,9 @@ def test_track_davis_composes_the_tracker_with_overrides(tmp_path: Path) -> None
             str(tmp_path / "out"),
             "--print-config",
             "proposals.keep=0.25",
-            "tracker.seed=3",
+            "--sequences",
+            clip.name,
+            "tracker.seed=3",  # after the list option: still an override
         ],
         capture_output=True,
         text=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,7 +11,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from foundation.errors import InputError
-from foundation.settings import check_mandatory, from_container, hydra_errors, schema
+from foundation.settings import check_mandatory, from_container, hydra_errors, parse_with_overrides, schema
 
 
 @dataclass(frozen=True)
@@ -65,3 +66,23 @@ def test_hydra_errors_become_one_input_error() -> None:
         node.steps = "abc"
     with pytest.raises(InputError, match=r"^out: no$"), hydra_errors():
         raise InputError("out", "no")
+
+
+def _benchmark_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sequences", nargs="*", default=None)
+    parser.add_argument("--overlays", nargs="*", default=[])
+    parser.add_argument("--workers", type=int, default=2)
+    return parser
+
+
+def test_overrides_after_a_list_option_go_back_to_the_overrides_in_order() -> None:
+    argv = ["a.b=1", "--sequences", "bear", "x.y=2", "boat", "--workers", "3", "--overlays", "z=3"]
+    args, overrides = parse_with_overrides(_benchmark_parser(), argv)
+    assert args.sequences == ["bear", "boat"] and args.workers == 3
+    assert args.overlays == [], "a list left empty takes its default"
+    assert overrides == ["a.b=1", "x.y=2", "z=3"]
+    args, overrides = parse_with_overrides(_benchmark_parser(), ["--sequences", "s=1"])
+    assert args.sequences is None and overrides == ["s=1"]
+    args, overrides = parse_with_overrides(_benchmark_parser(), ["--sequences", "bear"])
+    assert args.sequences == ["bear"] and overrides == []
