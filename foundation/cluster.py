@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import cv2
+import dask
 from distributed import Client, LocalCluster, WorkerPlugin
 from omegaconf import DictConfig, OmegaConf
 
@@ -138,14 +139,17 @@ def open_client(cfg: ClusterConfig) -> Iterator[Client]:
         workers = cfg.workers or os.cpu_count() or 1
         if workers < 1:
             raise InputError("cluster.workers", f"{workers}", "at least 1 worker")
-        with _workers_ignore_ctrl_c():
-            cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=cfg.dashboard_address or ":0",
-            )
-        with cluster, Client(cluster) as client, _quiet_when_interrupted():
-            yield client
+        # Non-daemonic worker processes, for the cluster's whole life (a nanny reads it at each worker's start):
+        # a task that trains starts DataLoader processes (profile=gpu: 12), which a daemonic process may not have.
+        with dask.config.set({"distributed.worker.daemon": False}):
+            with _workers_ignore_ctrl_c():
+                cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=cfg.dashboard_address or ":0",
+                )
+            with cluster, Client(cluster) as client, _quiet_when_interrupted():
+                yield client
     else:
         raise InputError("cluster.kind", f"unknown cluster kind {cfg.kind!r}", "local or address")

@@ -10,6 +10,7 @@ reproduces the uninterrupted one on CPU.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,21 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise InputError(path, f"unreadable checkpoint ({error})", "a checkpoint written by Lucid") from None
 
 
+def loader_workers(requested: int) -> int:
+    """The DataLoader processes training can start here: ``requested``, or 0 (batches made in this process) where
+    this is a daemonic process, which may not have children — e.g. a worker of a Dask cluster started with
+    ``distributed.worker.daemon: true``, Dask's default (Lucid's own LocalCluster turns it off). Samples are made
+    from their index alone, so the batches are the same either way."""
+    if requested > 0 and multiprocessing.current_process().daemon:
+        log.warning(
+            "training makes its batches in this process, not in %d DataLoader processes: this is a daemonic process "
+            "(a Dask worker? start the workers with distributed.worker.daemon=false)",
+            requested,
+        )
+        return 0
+    return requested
+
+
 def train(
     networks: dict[str, nn.Module],
     samples: torch.utils.data.Dataset,
@@ -167,7 +183,7 @@ def train(
         torch.utils.data.Subset(samples, indices),
         batch_size=cfg.batch_size,
         shuffle=False,
-        num_workers=cfg.workers,
+        num_workers=loader_workers(cfg.workers),
         pin_memory=amp,
         persistent_workers=False,
     )

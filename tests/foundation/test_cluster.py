@@ -1,13 +1,15 @@
-"""The cluster's task keys: tasks of one kind wait in the scheduler's queue, not behind one busy worker."""
+"""The cluster: tasks of one kind wait in the scheduler's queue, not behind one busy worker; its worker processes may
+start processes of their own."""
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 
 import pytest
 from distributed import Client, Event, LocalCluster
 
-from foundation.cluster import task_key
+from foundation.cluster import ClusterConfig, open_client, task_key
 
 NAMES = ["bear", "boat", "car-turn", "dance-jump", "dog-agility", "drift-turn", "hockey", "kite-walk"]
 
@@ -55,3 +57,13 @@ def test_a_key_per_name_would_assign_everything_at_once(client: Client) -> None:
     """Why :func:`task_key` exists: the scheduler commits such tasks to workers when they are submitted."""
     assigned, queued = _assigned_and_queued(client, [f"robot-{name}" for name in NAMES])
     assert (assigned, queued) == (len(NAMES), 0)
+
+
+def _is_daemonic() -> bool:
+    return multiprocessing.current_process().daemon
+
+
+def test_local_cluster_workers_may_start_processes() -> None:
+    """Training on a worker starts DataLoader processes (profile=gpu): Dask's default daemonic workers refuse."""
+    with open_client(ClusterConfig(workers=1)) as client:
+        assert client.submit(_is_daemonic, pure=False).result() is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from segmenters.training import (
     TrainConfig,
     autocast_dtype,
     load_checkpoint,
+    loader_workers,
     resolve_device,
     segmentation_loss,
     train,
@@ -133,3 +135,18 @@ def test_device_auto_falls_back_to_cpu_without_cuda() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def _loader_workers_in_child(queue: multiprocessing.Queue) -> None:
+    queue.put(loader_workers(4))
+
+
+def test_a_daemonic_process_makes_its_batches_itself() -> None:
+    """A daemonic process (a worker of a Dask cluster by default) may not start DataLoader processes."""
+    assert loader_workers(4) == 4
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_loader_workers_in_child, args=(queue,), daemon=True)
+    child.start()
+    child.join(60)
+    assert queue.get(timeout=5) == 0
