@@ -294,7 +294,15 @@ class LucidTracker:
                         path.parent.mkdir(parents=True, exist_ok=True)
                         with atomic_path(path.with_suffix(".json")) as tmp:
                             tmp.write_text(auxiliary_settings(cfg, name))
-                    steps = TrainConfig(steps=aux.steps, batch_size=aux.batch_size, lr=aux.lr, checkpoint_every=0)
+                    # The loader workers too: made in this process, the refiner's patches (cut from whole dreamed
+                    # frames) took 1 s a step on an H200 with the GPU idle.
+                    steps = TrainConfig(
+                        steps=aux.steps,
+                        batch_size=aux.batch_size,
+                        lr=aux.lr,
+                        checkpoint_every=0,
+                        workers=cfg.train.workers,
+                    )
                     train({name: net}, samples, steps, device, path, cfg.progress, precision, loss)
             networks[name] = net.net if name == "matching" else net
         return networks

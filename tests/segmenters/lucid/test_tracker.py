@@ -134,6 +134,38 @@ def test_checkpoint_reload_gives_identical_predictions(embedded: Any, tmp_path: 
     assert len(list((tmp_path / "ckpt").glob("clip-*.postprocess.json"))) == 3 and tuning.is_file()
 
 
+def test_every_network_trains_with_the_loader_workers_and_learns_the_same(
+    embedded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The refiner and the embedding too (profile=gpu: 12 DataLoader processes); the batches, and so the weights,
+    do not depend on how many processes make them."""
+    from segmenters.training import trainer
+
+    requested: list[int] = []
+    real = trainer.loader_workers
+    monkeypatch.setattr(trainer, "loader_workers", lambda n: requested.append(n) or real(n))
+    states = {}
+    for workers in (0, 2):
+        folder = tmp_path / f"workers{workers}"
+        settings = {
+            **TINY,
+            "train": {**TINY["train"], "workers": workers},
+            "proposals": {"enabled": True},  # the embedding serves them
+            "checkpoints": str(folder),
+        }
+        LucidTracker(**settings).fit(embedded.frames[0], embedded.labels[0], "clip")
+        states[workers] = {
+            path.name.split("-", 1)[1]: torch.load(path, weights_only=False)["networks"]
+            for path in sorted(folder.glob("clip-*.pt"))
+        }
+    assert requested == [0, 0, 0, 2, 2, 2]  # the two networks, the refiner, the embedding
+    assert states[0].keys() == states[2].keys() and len(states[0]) == 3
+    for name, networks in states[0].items():
+        for net, tensors in networks.items():
+            for key, value in tensors.items():
+                assert torch.equal(value, states[2][name][net][key]), (name, net, key)
+
+
 def test_tuned_post_processing_is_used_and_can_be_switched_off(embedded: Any, tmp_path: Path) -> None:
     frames, first = embedded.frames[:2], embedded.labels[0]
     fixed = {"appearance_weight": 0.5, "threshold": 0.5, "refine_radius": 0}
