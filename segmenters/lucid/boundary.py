@@ -27,7 +27,7 @@ from segmenters.lucid.crops import Window, crop, mask_window, paste_region
 from segmenters.lucid.inputs import dilate, erode
 from segmenters.lucid.samples import CropConfig, JitterConfig, TrainingPair
 from segmenters.networks import UNet, UNetConfig, image_features
-from segmenters.training import predict
+from segmenters.training import predict_probability
 
 
 @dataclass(frozen=True)
@@ -184,9 +184,11 @@ def refine_boundary(
     device: torch.device,
     precision: torch.dtype | None = None,
     batch_size: int = 32,
+    flip: bool = False,
 ) -> np.ndarray:
     """``probability`` (``float32 (h, w)`` over ``image[region]``) with the band around its 0.5 edge replaced by the
-    refiner's prediction at native resolution (patches blended with a tent weight); unchanged when it has no edge."""
+    refiner's prediction at native resolution (patches blended with a tent weight); unchanged when it has no edge.
+    ``flip``: each patch's prediction averaged with its mirror's (:func:`~segmenters.training.predict_probability`)."""
     height, width = image.shape[:2]
     coarse = np.zeros((height, width), np.float32)
     coarse[region] = probability
@@ -200,7 +202,7 @@ def refine_boundary(
     for start in range(0, len(centres), batch_size):
         chunk = centres[start : start + batch_size]
         inputs = np.stack([refiner_inputs(image, coarse, (int(x), int(y)), cfg.patch) for x, y in chunk])
-        refined = torch.sigmoid(predict(net, torch.from_numpy(inputs), device, precision))[:, 0].cpu().numpy()
+        refined = predict_probability(net, inputs, device, precision, flip)
         for (x, y), values in zip(chunk, refined, strict=True):
             # total is offset by half a patch so that patches reaching past the top-left edge fit.
             total[y : y + cfg.patch, x : x + cfg.patch] += values * tent

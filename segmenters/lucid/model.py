@@ -14,7 +14,7 @@ from segmenters.lucid.samples import CropConfig
 from segmenters.matching.embedding import EmbeddingConfig
 from segmenters.networks import UNet
 from segmenters.postprocess import ObjectProbabilities, PostProcessConfig, postprocess
-from segmenters.training import predict
+from segmenters.training import predict_probability
 
 
 class LucidModel:
@@ -34,6 +34,8 @@ class LucidModel:
         boundary_cfg: its settings.
         embedding: the pixel embedding (:mod:`segmenters.matching`), or ``None``.
         matching_cfg: its settings.
+        flip: test-time augmentation: the appearance network and the boundary refiner average their probability
+            with that of the mirrored input, mirrored back (:func:`~segmenters.training.predict_probability`).
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class LucidModel:
         boundary_cfg: BoundaryConfig | None = None,
         embedding: UNet | None = None,
         matching_cfg: EmbeddingConfig | None = None,
+        flip: bool = False,
     ) -> None:
         layout = torch.channels_last
         self.appearance = appearance.to(device, memory_format=layout).eval()
@@ -61,10 +64,7 @@ class LucidModel:
         self.crop, self.direction, self.device, self.batch_size = crop, direction, device, batch_size
         self.precision = precision
         self.postprocess = postprocess
-
-    def _predict(self, net: UNet, inputs: np.ndarray) -> np.ndarray:
-        logits = predict(net, torch.from_numpy(inputs), self.device, self.precision)
-        return torch.sigmoid(logits)[:, 0].cpu().numpy()
+        self.flip = flip
 
     def object_probabilities(
         self, image: np.ndarray, flow: np.ndarray, guidance: Sequence[np.ndarray], ids: Sequence[int]
@@ -76,15 +76,24 @@ class LucidModel:
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
             inputs = [network_inputs(image, flow, guidance[i], w, size, self.direction) for i, w in chunk]
-            appearance = self._predict(self.appearance, np.stack([a for a, _ in inputs]))
+            appearance = predict_probability(
+                self.appearance, np.stack([a for a, _ in inputs]), self.device, self.precision, self.flip
+            )
             motion = [None] * len(chunk)
             if self.motion is not None:
-                motion = self._predict(self.motion, np.stack([m for _, m in inputs]))
+                motion = predict_probability(self.motion, np.stack([m for _, m in inputs]), self.device, self.precision)
             for (i, window), p_appearance, p_motion in zip(chunk, appearance, motion, strict=True):
                 region, p_appearance = paste_region(p_appearance, window, image.shape[:2])
                 if self.boundary is not None:
                     p_appearance = refine_boundary(
-                        self.boundary, image, region, p_appearance, self.boundary_cfg, self.device, self.precision
+                        self.boundary,
+                        image,
+                        region,
+                        p_appearance,
+                        self.boundary_cfg,
+                        self.device,
+                        self.precision,
+                        flip=self.flip,
                     )
                 if p_motion is not None:
                     p_motion = paste_region(p_motion, window, image.shape[:2])[1]

@@ -111,6 +111,9 @@ class TrackConfig:
     dis_preset: str = "medium"
     batch_size: int = 16
     """Object crops per forward pass."""
+    flip: bool = False
+    """Test-time augmentation: the appearance network and the boundary refiner average their probability with that
+    of the mirrored input."""
 
 
 @dataclass(frozen=True)
@@ -191,27 +194,25 @@ def build_model(cfg: LucidConfig, networks: dict[str, UNet], auxiliary: dict[str
         cfg.boundary,
         auxiliary.get("matching"),
         cfg.matching,
+        flip=cfg.track.flip,
     )
 
 
 def checkpoint_settings(cfg: LucidConfig) -> str:
     """What the two networks' checkpoint must match to be resumed: everything that shapes their training (the
     boundary refiner, trained after them, has its own checkpoint: :func:`boundary_settings`)."""
-    keep = replace(
-        cfg,
-        threads=0,
-        device="",
-        checkpoints=None,
-        progress=False,
-        track=TrackConfig(),
-        postprocess=PostProcessConfig(),
-        tuning=TuningConfig(),
-    )
+    keep = replace(cfg, threads=0, device="", checkpoints=None, progress=False)
     keep = replace(keep, train=replace(keep.train, checkpoint_every=0, workers=0))
     settings = asdict(keep)
-    for name in (*AUXILIARY, "proposals"):
+    # Left out, not reset to their defaults: a field added to the tracking, post-processing or tuning settings must
+    # not change the digest (adding track.flip would have retrained every network).
+    for name in (*AUXILIARY, "proposals", *TRACKING_ONLY):
         settings.pop(name)
     return json.dumps(settings, sort_keys=True)
+
+
+TRACKING_ONLY = ("track", "postprocess", "tuning")
+"""Settings that shape no training: the networks' checkpoints stay valid whatever they are."""
 
 
 AUXILIARY = ("boundary", "matching")
@@ -340,6 +341,9 @@ class LucidTracker:
             *(auxiliary_settings(self.cfg, name) for name in AUXILIARY),
             asdict(self.cfg.postprocess),
             asdict(self.cfg.tuning),
+            # The tuning sees the probabilities tracking will: with flip averaging, they differ. (Named only when on,
+            # so the post-processing tuned before the option existed stays valid.)
+            *([{"flip": True}] if self.cfg.track.flip else []),
         ]
         return Path(self.cfg.checkpoints) / f"{video}-{_digest(json.dumps(settings))}.postprocess.json"
 

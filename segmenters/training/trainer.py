@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -98,6 +99,26 @@ def predict(
         torch.autocast(device_type=device.type, dtype=precision, enabled=precision is not None),
     ):
         return net(channels_last(inputs, device)).float()
+
+
+def predict_probability(
+    net: nn.Module,
+    inputs: np.ndarray,
+    device: torch.device,
+    precision: torch.dtype | None = None,
+    flip: bool = False,
+) -> np.ndarray:
+    """``float32 (N, h, w)``: the sigmoid of ``net``'s first output channel for ``inputs`` ``float32 (N, C, h, w)``
+    (:func:`predict`). ``flip``: averaged with the prediction for the inputs mirrored left-right, mirrored back (one
+    forward pass of 2N) — a test-time augmentation after which the prediction mirrors exactly with the input."""
+    batch = torch.from_numpy(inputs)
+    if flip:
+        batch = torch.cat([batch, batch.flip(-1)])
+    probability = torch.sigmoid(predict(net, batch, device, precision))[:, 0]
+    if flip:
+        direct, mirrored = probability.chunk(2)
+        probability = (direct + mirrored.flip(-1)) / 2
+    return probability.cpu().numpy()
 
 
 def learning_rate(cfg: TrainConfig, step: int) -> float:

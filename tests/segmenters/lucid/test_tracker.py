@@ -20,7 +20,8 @@ from foundation.io import object_ids, read_annotated_frame, read_frame, read_lab
 from segmenters import cli_track
 from segmenters.baselines import FlowTracker
 from segmenters.demo import lucid_settings
-from segmenters.lucid.tracker import LucidTracker
+from segmenters.lucid.tracker import LucidTracker, build_model, checkpoint_settings
+from segmenters.networks import UNet
 from segmenters.postprocess import PostProcessConfig
 from segmenters.tracking import track_sequence
 
@@ -164,6 +165,25 @@ def test_every_network_trains_with_the_loader_workers_and_learns_the_same(
         for net, tensors in networks.items():
             for key, value in tensors.items():
                 assert torch.equal(value, states[2][name][net][key]), (name, net, key)
+
+
+def test_flip_setting_reaches_the_model_and_its_own_tuning(tmp_path: Path) -> None:
+    plain = LucidTracker(checkpoints=str(tmp_path), device="cpu")
+    flipped = LucidTracker(checkpoints=str(tmp_path), device="cpu", track={"flip": True})
+    networks = {"appearance": UNet(4, 1, (4, 8))}
+    assert build_model(flipped.cfg, networks).flip and not build_model(plain.cfg, networks).flip
+    # Post-processing tuned on the plain probabilities is not reused for the averaged ones.
+    assert flipped._tuning_path("clip") != plain._tuning_path("clip")
+
+
+def test_tracking_settings_are_not_part_of_the_networks_checkpoint() -> None:
+    """A new tracking, post-processing or tuning option must not retrain the networks: those settings are left out of
+    the checkpoint's settings (reset to their defaults they would still change the digest when a field is added)."""
+    settings = json.loads(checkpoint_settings(LucidTracker(**TINY).cfg))
+    assert not {"track", "postprocess", "tuning"} & settings.keys()
+    other = LucidTracker(**{**TINY, "track": {"flip": True, "guidance_dilation": 2}, "tuning": {"sweeps": 1}}).cfg
+    assert checkpoint_settings(other) == checkpoint_settings(LucidTracker(**TINY).cfg)
+    assert checkpoint_settings(LucidTracker(**{**TINY, "pairs": 5}).cfg) != checkpoint_settings(other)
 
 
 def test_tuned_post_processing_is_used_and_can_be_switched_off(embedded: Any, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from segmenters.training import (
     autocast_dtype,
     load_checkpoint,
     loader_workers,
+    predict_probability,
     resolve_device,
     segmentation_loss,
     train,
@@ -150,3 +151,16 @@ def test_a_daemonic_process_makes_its_batches_itself() -> None:
     child.start()
     child.join(60)
     assert queue.get(timeout=5) == 0
+
+
+def test_flip_averaged_prediction_mirrors_exactly_with_its_input() -> None:
+    torch.manual_seed(0)
+    net, cpu = UNet(4, 1, (4, 8)).eval(), torch.device("cpu")
+    x = np.random.default_rng(0).random((3, 4, 32, 32), dtype=np.float32)
+    mirrored = np.ascontiguousarray(x[..., ::-1])
+    p = predict_probability(net, x, cpu, flip=True)
+    assert p.shape == (3, 32, 32) and p.dtype == np.float32
+    np.testing.assert_allclose(predict_probability(net, mirrored, cpu, flip=True), p[..., ::-1], atol=1e-6)
+    plain, plain_of_mirrored = predict_probability(net, x, cpu), predict_probability(net, mirrored, cpu)
+    assert not np.allclose(plain_of_mirrored, plain[..., ::-1], atol=1e-3)  # the network alone is not symmetric
+    np.testing.assert_allclose(p, (plain + plain_of_mirrored[..., ::-1]) / 2, atol=1e-6)
