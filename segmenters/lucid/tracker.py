@@ -200,7 +200,7 @@ def build_model(cfg: LucidConfig, networks: dict[str, UNet], auxiliary: dict[str
 
 def checkpoint_settings(cfg: LucidConfig) -> str:
     """What the two networks' checkpoint must match to be resumed: everything that shapes their training (the
-    boundary refiner, trained after them, has its own checkpoint: :func:`boundary_settings`)."""
+    boundary refiner, trained after them, has its own checkpoint: :func:`auxiliary_settings`)."""
     keep = replace(cfg, threads=0, device="", checkpoints=None, progress=False)
     keep = replace(keep, train=replace(keep.train, checkpoint_every=0, workers=0))
     settings = asdict(keep)
@@ -341,9 +341,8 @@ class LucidTracker:
             *(auxiliary_settings(self.cfg, name) for name in AUXILIARY),
             asdict(self.cfg.postprocess),
             asdict(self.cfg.tuning),
-            # The tuning sees the probabilities tracking will: with flip averaging, they differ. (Named only when on,
-            # so the post-processing tuned before the option existed stays valid.)
-            *([{"flip": True}] if self.cfg.track.flip else []),
+            # The one tracking setting that changes the probabilities the tuning sees.
+            {"flip": self.cfg.track.flip},
         ]
         return Path(self.cfg.checkpoints) / f"{video}-{_digest(json.dumps(settings))}.postprocess.json"
 
