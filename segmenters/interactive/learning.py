@@ -21,14 +21,13 @@ import cv2
 import numpy as np
 import torch
 
-from dreaming.synthesis.config import InpaintConfig, preset, without
 from dreaming.synthesis.dream import Scene, dream_pair
 from dreaming.synthesis.inpaint import object_hole
 from dreaming.synthesis.seeds import sample_rng
 from foundation.errors import InputError
 from foundation.io import VOID
 from segmenters.lucid.samples import CropSamples, TrainingPair, from_dream, training_pair
-from segmenters.lucid.tracker import LucidConfig, build_networks
+from segmenters.lucid.tracker import LucidConfig, build_networks, dream_settings
 from segmenters.networks import UNet
 from segmenters.training import autocast_dtype, resolve_device, train
 
@@ -178,10 +177,7 @@ def frame_pairs(
     count = learning.pairs_per_frame
     image, labels = working_size(image, labels, learning.max_side)
     if learning.samples == "dreams":
-        dream_cfg = preset(cfg.dream)
-        if cfg.inpaint is not None:
-            dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
-        dream_cfg = without(dream_cfg, cfg.without)
+        dream_cfg = dream_settings(cfg)
         if not object_hole(labels, dream_cfg.inpaint.dilation_radius).all():
             scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
             return [

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from dreaming.synthesis.config import preset
 from foundation.errors import InputError
 from foundation.io import VOID, atomic_directory, atomic_path, object_ids, read_labels, write_labels
 from foundation.settings import from_container
@@ -179,6 +180,15 @@ class LabelSequence(Sequence[np.ndarray]):
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return (self[i] for i in range(self._length))
+
+
+def _upgraded_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved session's settings as :class:`InteractiveConfig` reads them today: before 2026-12-04 ``tracker.dream``
+    was a preset's name (``fast`` or ``paper``), now the dream settings themselves."""
+    tracker = config.get("tracker")
+    if isinstance(tracker, dict) and isinstance(tracker.get("dream"), str):
+        config = {**config, "tracker": {**tracker, "dream": asdict(preset(tracker["dream"]))}}
+    return config
 
 
 def _mark_to_json(mark: Scribble | Click) -> dict[str, Any]:
@@ -841,7 +851,7 @@ class InteractiveSession:
             raise InputError(folder, f"no {SESSION_FILE}", "a folder written by InteractiveSession.save")
         try:
             state = json.loads(path.read_text())
-            cfg = from_container(InteractiveConfig, state["config"], "config")
+            cfg = from_container(InteractiveConfig, _upgraded_config(state["config"]), "config")
             source = state["source"]
         except (ValueError, KeyError, TypeError) as error:
             raise InputError(path, f"unreadable session ({error!r})", "a session.json written by Lucid") from None

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from dreaming.synthesis.config import InpaintConfig, preset, without
+from dreaming.synthesis.config import DreamConfig, check_config, fast, without
 from dreaming.synthesis.dream import Scene
 from foundation.errors import InputError
 from foundation.io import atomic_path, object_ids
@@ -120,10 +120,12 @@ class TrackConfig:
 class LucidConfig:
     """Everything the tracker reads (``conf/tracker/lucid.yaml``)."""
 
-    dream: str = "fast"
-    """Dream preset (``fast`` or ``paper``) for dreams made on the fly."""
+    dream: DreamConfig = field(default_factory=fast)
+    """How pairs are dreamed on the fly (:class:`~dreaming.synthesis.config.DreamConfig`; the ``fast`` preset: a
+    feathered alpha blend); every field can be overridden or swept, e.g. ``tracker.dream.placement.scale=[0.5,2]``,
+    ``tracker.dream.blend.method=poisson`` (the paper's preset)."""
     inpaint: str | None = None
-    """Override of the preset's inpainting method (``patchmatch`` or ``telea``)."""
+    """Override of ``dream.inpaint.method`` (``patchmatch`` or ``telea``), set by the profile."""
     pairs: int = 200
     """Pairs dreamed on the fly (when ``dataset`` is null)."""
     without: tuple[str, ...] = ()
@@ -162,6 +164,16 @@ class LucidConfig:
     """Folder of per-video checkpoints ``<folder>/<video>-<settings digest>.pt`` and tuned post-processing (resumed,
     and reused when finished); null: none."""
     progress: bool = True
+
+
+def dream_settings(cfg: LucidConfig) -> DreamConfig:
+    """The dream settings ``cfg`` gives: ``dream`` with the profile's inpainting and without the components of
+    ``without``, checked (:class:`~foundation.errors.InputError` naming the ``tracker.dream`` setting)."""
+    dream = cfg.dream
+    if cfg.inpaint is not None:
+        dream = replace(dream, inpaint=replace(dream.inpaint, method=cfg.inpaint))
+    check_config(dream, "tracker.dream")
+    return without(dream, cfg.without)
 
 
 def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
@@ -239,6 +251,7 @@ class LucidTracker:
             k: OmegaConf.to_container(v, resolve=True) if isinstance(v, DictConfig) else v for k, v in settings.items()
         }
         self.cfg = from_container(LucidConfig, settings, "tracker")
+        dream_settings(self.cfg)  # a bad dream setting fails here, not after a video has been read
         self.stage_times: dict[str, dict[str, float]] = {}
 
     def _checkpoint_path(self, video: str) -> Path | None:
@@ -324,10 +337,7 @@ class LucidTracker:
             # parallel anyway: cache only when crops are made in this process.
             cache = cfg.pairs if cfg.train.workers == 0 else 0
             return DatasetPairs(cfg.dataset, video, cfg.flow, cfg.track.dis_preset, cache=cache)
-        dream_cfg = preset(cfg.dream)
-        if cfg.inpaint is not None:
-            dream_cfg = replace(dream_cfg, inpaint=InpaintConfig(method=cfg.inpaint))
-        dream_cfg = without(dream_cfg, cfg.without)
+        dream_cfg = dream_settings(cfg)
         scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
         return dream_training_pairs(
             scene, dream_cfg, cfg.pairs, cfg.seed, video, cfg.flow, cfg.track.dis_preset, cfg.progress

@@ -114,6 +114,11 @@ ONE_LINE_ERRORS = [
         ["data.root={root}", "out={tmp}/out", "tracker=flow", "tracker.preset=slowest"],
         "lucid-track: error: tracker.preset: unknown DIS preset 'slowest'",
     ),
+    (
+        cli_track.main,
+        ["data.root={root}", "out={tmp}/out", "tracker=lucid", "tracker.dream.illumination.p=7"],
+        "lucid-track: error: tracker.dream.illumination.p: 7.0 (expected a probability in [0, 1])\n",
+    ),
 ]
 
 

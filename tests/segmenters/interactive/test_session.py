@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dreaming.synthesis.config import paper
 from dreaming.synthesis.samples import Clip
 from foundation.errors import InputError
 from foundation.settings import from_container
@@ -99,6 +100,17 @@ def test_save_and_load_give_the_same_session(embedded: Clip, tmp_path: Path) -> 
         s.add_scribbles(20, scribble)
         s.propagate()
     assert state(loaded) == state(session)
+
+
+def test_a_session_saved_with_a_dream_preset_name_still_loads(embedded: Clip, tmp_path: Path) -> None:
+    """Sessions saved before 2026-12-04 name the tracker's dream preset; they reopen with that preset's settings."""
+    video = clip_video(embedded)
+    InteractiveSession(video, FLOW_ONLY, [1, 2, 3]).save(tmp_path / "s")
+    path = tmp_path / "s" / "session.json"
+    saved = json.loads(path.read_text())
+    saved["config"]["tracker"]["dream"] = "paper"
+    path.write_text(json.dumps(saved))
+    assert InteractiveSession.load(tmp_path / "s", video).cfg.tracker.dream == paper()
 
 
 def test_a_failed_save_keeps_the_previous_one(embedded: Clip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,6 +20,7 @@ from foundation.io import object_ids, read_annotated_frame, read_frame, read_lab
 from segmenters import cli_track
 from segmenters.baselines import FlowTracker
 from segmenters.demo import lucid_settings
+from segmenters.lucid import tracker as tracker_module
 from segmenters.lucid.tracker import LucidTracker, build_model, checkpoint_settings
 from segmenters.networks import UNet
 from segmenters.postprocess import PostProcessConfig
@@ -184,6 +185,26 @@ def test_tracking_settings_are_not_part_of_the_networks_checkpoint() -> None:
     other = LucidTracker(**{**TINY, "track": {"flip": True, "guidance_dilation": 2}, "tuning": {"sweeps": 1}}).cfg
     assert checkpoint_settings(other) == checkpoint_settings(LucidTracker(**TINY).cfg)
     assert checkpoint_settings(LucidTracker(**{**TINY, "pairs": 5}).cfg) != checkpoint_settings(other)
+
+
+def test_dream_settings_from_the_command_line_shape_the_dreams_and_the_checkpoint(
+    embedded: Any, track_config: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every dream setting is a ``tracker.dream.*`` override (what a ``lucid-track -m`` augmentation sweep varies): it
+    reaches the dreaming, beside the profile's inpainting and the ablation's ``without``, and names its own
+    checkpoint."""
+    overrides = ["data.root=x", "out=y", "tracker=lucid", "profile=demo", "tracker.dream.placement.scale=[0.5,2.0]"]
+    settings = {k: v for k, v in track_config(overrides).tracker.items() if k != "_target_"}
+    tracker = LucidTracker(**{**settings, "inpaint": "telea", "without": ["illumination"], "progress": False})
+    used = []
+    monkeypatch.setattr(tracker_module, "dream_training_pairs", lambda scene, dream, *rest: used.append(dream))
+    tracker._training_pairs(embedded.frames[0], embedded.labels[0], "clip")
+    assert used[0].placement.scale == (0.5, 2.0) and used[0].blend.method == "alpha"  # the fast preset otherwise
+    assert used[0].inpaint.method == "telea" and used[0].illumination.p == 0.0
+    plain = LucidTracker(**{**settings, "dream": {}}).cfg
+    assert checkpoint_settings(plain) != checkpoint_settings(LucidTracker(**settings).cfg)
+    with pytest.raises(InputError, match=r"tracker\.dream\.illumination\.p: 7\.0 \(expected a probability"):
+        LucidTracker(**{**TINY, "dream": {"illumination": {"p": 7.0}}})
 
 
 def test_tuned_post_processing_is_used_and_can_be_switched_off(embedded: Any, tmp_path: Path) -> None:
