@@ -21,18 +21,18 @@ import torch
 from foundation.settings import parse_with_overrides
 from segmenters.demo import lucid_settings
 from segmenters.lucid.inputs import motion_channels
-from segmenters.lucid.tracker import LucidTracker, build_networks
+from segmenters.lucid.tracker import LucidTracker, appearance_channels, build_networks
 from segmenters.training import TrainConfig, autocast_dtype, resolve_device, train
 
 
 class RandomCrops(torch.utils.data.Dataset):
     """``length`` items shaped like :class:`~segmenters.lucid.samples.CropSamples`' (one fixed random batch, cycled)."""
 
-    def __init__(self, size: int, motion: int, batch: int, length: int) -> None:
+    def __init__(self, size: int, appearance: int, motion: int, batch: int, length: int) -> None:
         generator = torch.Generator().manual_seed(0)
         self.items = [
             {
-                "appearance": torch.rand(4, size, size, generator=generator),
+                "appearance": torch.rand(appearance, size, size, generator=generator),
                 "motion": torch.rand(motion, size, size, generator=generator),
                 "target": (torch.rand(1, size, size, generator=generator) > 0.5).float(),
                 "weight": torch.ones(1, size, size),
@@ -54,7 +54,9 @@ def seconds_per_step(tracker: LucidTracker, device: torch.device, precision: str
     channels = motion_channels(cfg.motion.direction)
 
     def run(n: int) -> float:
-        data = RandomCrops(cfg.crop.size, channels, cfg.train.batch_size, n * cfg.train.batch_size)
+        data = RandomCrops(
+            cfg.crop.size, appearance_channels(cfg), channels, cfg.train.batch_size, n * cfg.train.batch_size
+        )
         train_cfg = TrainConfig(steps=n, batch_size=cfg.train.batch_size, lr=cfg.train.lr)
         if device.type == "cuda":
             torch.cuda.synchronize()

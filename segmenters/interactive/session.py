@@ -255,6 +255,13 @@ class InteractiveSession:
         """Seconds and units of learning work done so far (``pair`` dreamed, ``step`` trained, ``frame`` tracked by
         the networks per object): the costs a budget plans with."""
         self._tracker = LucidTracker(**asdict(self.cfg.tracker))
+        if self.cfg.tracker.appearance.matching.mode != "none":
+            # The matching inputs compare with one annotated frame; a session has several and no checkpoint for them.
+            raise InputError(
+                "tracker.appearance.matching.mode",
+                f"{self.cfg.tracker.appearance.matching.mode} (matching maps are for lucid-track only so far)",
+                "none in an interactive or unsupervised session",
+            )
 
     @classmethod
     def open(

@@ -8,10 +8,11 @@ import numpy as np
 import torch
 
 from segmenters.lucid.boundary import BoundaryConfig, refine_boundary
-from segmenters.lucid.crops import mask_window, paste_region
-from segmenters.lucid.inputs import network_inputs
+from segmenters.lucid.crops import Window, mask_window, paste_region
+from segmenters.lucid.inputs import MatchingContext, matching_inputs, network_inputs
 from segmenters.lucid.samples import CropConfig
 from segmenters.matching.embedding import EmbeddingConfig
+from segmenters.matching.segmenter import MatchingSegmenter
 from segmenters.networks import UNet
 from segmenters.postprocess import ObjectProbabilities, PostProcessConfig, postprocess
 from segmenters.training import predict_probability
@@ -21,7 +22,9 @@ class LucidModel:
     """Appearance (RGB + guidance) and optional motion (flow + guidance) networks applied to object crops.
 
     Args:
-        appearance: network of 4 input channels, 1 output.
+        appearance: network of 4 input channels, 1 output; or a
+            :class:`~segmenters.matching.segmenter.MatchingSegmenter`, which also reads the matching inputs (the
+            annotated and the previous frame: the ``context`` of :meth:`segment`).
         motion: network of :func:`~segmenters.lucid.inputs.motion_channels` inputs, or ``None`` (appearance only).
         crop: the windows (as in training).
         direction: the motion network takes the flow components besides the magnitude.
@@ -40,7 +43,7 @@ class LucidModel:
 
     def __init__(
         self,
-        appearance: UNet,
+        appearance: UNet | MatchingSegmenter,
         motion: UNet | None,
         crop: CropConfig,
         direction: bool,
@@ -66,16 +69,45 @@ class LucidModel:
         self.postprocess = postprocess
         self.flip = flip
 
+    @property
+    def matching(self) -> bool:
+        """Whether the appearance network reads matching maps (and :meth:`segment` needs a ``context``)."""
+        return isinstance(self.appearance, MatchingSegmenter)
+
+    def _inputs(
+        self,
+        image: np.ndarray,
+        flow: np.ndarray,
+        guidance: np.ndarray,
+        object_id: int,
+        window: Window,
+        context: MatchingContext | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The appearance and motion inputs of one object; the appearance's with the matching inputs when its
+        network reads them."""
+        crop = self.crop
+        appearance, motion = network_inputs(image, flow, guidance, window, crop.size, self.direction)
+        if self.matching:
+            if context is None:
+                raise ValueError("this appearance network reads matching maps: segment() needs a MatchingContext")
+            matching = matching_inputs(context, object_id, window, crop.size, crop.margin, crop.min_side)
+            appearance = np.concatenate([appearance, matching])
+        return appearance, motion
+
     def object_probabilities(
-        self, image: np.ndarray, flow: np.ndarray, guidance: Sequence[np.ndarray], ids: Sequence[int]
+        self,
+        image: np.ndarray,
+        flow: np.ndarray,
+        guidance: Sequence[np.ndarray],
+        ids: Sequence[int],
+        context: MatchingContext | None = None,
     ) -> Iterator[ObjectProbabilities]:
         """The networks' probabilities over its window's region for each object with a non-empty guidance mask."""
         windows = [mask_window(g, self.crop.margin, self.crop.min_side) for g in guidance]
         todo = [(i, w) for i, w in enumerate(windows) if w is not None]
-        size = self.crop.size
         for start in range(0, len(todo), self.batch_size):
             chunk = todo[start : start + self.batch_size]
-            inputs = [network_inputs(image, flow, guidance[i], w, size, self.direction) for i, w in chunk]
+            inputs = [self._inputs(image, flow, guidance[i], ids[i], w, context) for i, w in chunk]
             appearance = predict_probability(
                 self.appearance, np.stack([a for a, _ in inputs]), self.device, self.precision, self.flip
             )
@@ -100,10 +132,15 @@ class LucidModel:
                 yield ObjectProbabilities(ids[i], region, p_appearance, p_motion)
 
     def segment(
-        self, image: np.ndarray, flow: np.ndarray, guidance: Sequence[np.ndarray], ids: Sequence[int]
+        self,
+        image: np.ndarray,
+        flow: np.ndarray,
+        guidance: Sequence[np.ndarray],
+        ids: Sequence[int],
+        context: MatchingContext | None = None,
     ) -> np.ndarray:
         """Labels ``int32 (H, W)`` of ``image`` (``uint8 (H, W, 3)``) given each object's guidance mask
-        (``bool (H, W)``, empty for a lost object) and the flow to the previous frame (``float32 (H, W, 2)``)."""
-        return postprocess(
-            image, self.object_probabilities(image, flow, guidance, ids), self.postprocess, image.shape[:2]
-        )
+        (``bool (H, W)``, empty for a lost object), the flow to the previous frame (``float32 (H, W, 2)``) and, for
+        an appearance network with matching maps, the annotated and the previous frame (``context``)."""
+        objects = self.object_probabilities(image, flow, guidance, ids, context)
+        return postprocess(image, objects, self.postprocess, image.shape[:2])

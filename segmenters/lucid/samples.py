@@ -27,7 +27,7 @@ from dreaming.synthesis.seeds import sample_rng
 from foundation.errors import InputError
 from foundation.io import VOID
 from segmenters.lucid.crops import Window, crop, mask_window
-from segmenters.lucid.inputs import erode, network_inputs
+from segmenters.lucid.inputs import MatchingContext, erode, matching_inputs, network_inputs
 from segmenters.optical_flow import dis_flow
 
 FLOW_MODES = ("exact", "estimated")
@@ -201,7 +201,11 @@ class CropSamples(Dataset):
     any number of DataLoader workers, and on resume.
 
     Each item: ``appearance float32 (4, S, S)``, ``motion float32 (C, S, S)``, ``target float32 (1, S, S)`` (1 on
-    the object), ``weight float32 (1, S, S)`` (0 on void pixels).
+    the object), ``weight float32 (1, S, S)`` (0 on void pixels). With a ``reference`` (the annotated frame and its
+    labels, ``uint8 (H, W, 3)`` and ``(H, W)``), the appearance input has the 8 channels of
+    :func:`~segmenters.lucid.inputs.matching_inputs` more: the reference cropped around the object, and the pair's
+    other frame — the previous frame — in the same window with the object's simulated previous mask there (deformed
+    and dilated like the guidance: when tracking, the previous frame's mask is a prediction).
     """
 
     def __init__(
@@ -212,11 +216,12 @@ class CropSamples(Dataset):
         direction: bool,
         seed: int,
         length: int,
+        reference: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> None:
         if len(pairs) == 0:
             raise InputError("pairs", "no dreamed pair to train on", "at least one pair")
         self.pairs, self.crop_cfg, self.jitter, self.direction = pairs, crop_cfg, jitter, direction
-        self.seed, self.length = seed, length
+        self.seed, self.length, self.reference = seed, length, reference
 
     def __len__(self) -> int:
         return self.length
@@ -248,6 +253,13 @@ class CropSamples(Dataset):
         size = self.crop_cfg.size
         image, flow = pair.images[frame], pair.flows[frame].astype(np.float32)
         appearance, motion = network_inputs(image, flow, guidance, window, size, self.direction)
+        if self.reference is not None:
+            other = 1 - frame
+            # The other frame's simulated previous mask, not its true one: when tracking, the previous frame's mask is
+            # a prediction, with its errors.
+            context = MatchingContext(*self.reference, pair.images[other], pair.prev[other])
+            matching = matching_inputs(context, object_id, window, size, self.crop_cfg.margin, self.crop_cfg.min_side)
+            appearance = np.concatenate([appearance, matching])
         labels = crop(pair.labels[frame], window, size, cv2.INTER_NEAREST)
         target = (labels == object_id).astype(np.float32)[None]
         weight = (labels != VOID).astype(np.float32)[None]

@@ -31,7 +31,7 @@ from foundation.io import atomic_path, object_ids
 from foundation.settings import from_container
 from foundation.timing import timed
 from segmenters.lucid.boundary import BoundaryConfig, BoundarySamples
-from segmenters.lucid.inputs import dilate, motion_channels, warp_guidance
+from segmenters.lucid.inputs import MatchingContext, dilate, motion_channels, warp_guidance
 from segmenters.lucid.model import LucidModel
 from segmenters.lucid.proposals import ProposalConfig, keep_supported, nearest_labels, redetect
 from segmenters.lucid.samples import (
@@ -51,6 +51,12 @@ from segmenters.matching.embedding import (
     build_embedding,
     nearest_neighbour_loss,
     resize_labels,
+)
+from segmenters.matching.segmenter import (
+    INPUT_CHANNELS,
+    MatchingInputsConfig,
+    build_matching_segmenter,
+    map_count,
 )
 from segmenters.networks import UNet, UNetConfig, build_unet
 from segmenters.optical_flow import dis_flow
@@ -76,6 +82,9 @@ class AppearanceConfig(UNetConfig):
     (``benchmarks/embedded_spread.py``)."""
 
     norm: str = "group"
+    matching: MatchingInputsConfig = field(default_factory=MatchingInputsConfig)
+    """FEELVOS's matching maps as further inputs, learnt end to end (:mod:`segmenters.matching.segmenter`), e.g.
+    ``tracker.appearance.matching.mode=both``."""
 
 
 @dataclass(frozen=True)
@@ -176,10 +185,30 @@ def dream_settings(cfg: LucidConfig) -> DreamConfig:
     return without(dream, cfg.without)
 
 
-def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
+def matching_map_count(cfg: LucidConfig) -> int:
+    """The matching maps the appearance network reads (:class:`~foundation.errors.InputError` naming
+    ``tracker.appearance.matching.mode`` for an unknown mode)."""
+    try:
+        return map_count(cfg.appearance.matching.mode)
+    except ValueError:
+        mode = cfg.appearance.matching.mode
+        raise InputError("tracker.appearance.matching.mode", repr(mode), "none, global, local or both") from None
+
+
+def appearance_channels(cfg: LucidConfig) -> int:
+    """Input channels of the appearance network: RGB and guidance, and with matching maps the annotated and the
+    previous frame's crops (:data:`segmenters.matching.segmenter.INPUT_CHANNELS`)."""
+    return 4 if cfg.appearance.matching.mode == "none" else INPUT_CHANNELS
+
+
+def build_networks(cfg: LucidConfig) -> dict[str, torch.nn.Module]:
     """Randomly initialised networks, seeded by ``cfg.seed``."""
     torch.manual_seed(cfg.seed)
-    networks = {"appearance": build_unet(cfg.appearance, 4)}
+    matching = cfg.appearance.matching
+    appearance: torch.nn.Module = build_unet(cfg.appearance, 4 + matching_map_count(cfg))
+    if matching.mode != "none":
+        appearance = build_matching_segmenter(appearance, matching, cfg.appearance.norm)
+    networks = {"appearance": appearance}
     if cfg.motion.enabled:
         networks["motion"] = build_unet(cfg.motion, motion_channels(cfg.motion.direction))
     stride = max(net.stride for net in networks.values())
@@ -188,7 +217,9 @@ def build_networks(cfg: LucidConfig) -> dict[str, UNet]:
     return networks
 
 
-def build_model(cfg: LucidConfig, networks: dict[str, UNet], auxiliary: dict[str, UNet] | None = None) -> LucidModel:
+def build_model(
+    cfg: LucidConfig, networks: dict[str, torch.nn.Module], auxiliary: dict[str, UNet] | None = None
+) -> LucidModel:
     """The model of trained ``networks`` (and the ``boundary`` / ``matching`` networks of ``auxiliary``) with
     ``cfg``'s crops, post-processing, device and precision."""
     auxiliary = auxiliary or {}
@@ -220,6 +251,8 @@ def checkpoint_settings(cfg: LucidConfig) -> str:
     # not change the digest (adding track.flip would have retrained every network).
     for name in (*AUXILIARY, "proposals", *TRACKING_ONLY):
         settings.pop(name)
+    if cfg.appearance.matching.mode == "none":
+        settings["appearance"].pop("matching")  # so the networks trained before the matching inputs stay valid
     return json.dumps(settings, sort_keys=True)
 
 
@@ -252,6 +285,7 @@ class LucidTracker:
         }
         self.cfg = from_container(LucidConfig, settings, "tracker")
         dream_settings(self.cfg)  # a bad dream setting fails here, not after a video has been read
+        matching_map_count(self.cfg)
         self.stage_times: dict[str, dict[str, float]] = {}
 
     def _checkpoint_path(self, video: str) -> Path | None:
@@ -363,14 +397,16 @@ class LucidTracker:
             return None
         return from_container(PostProcessConfig, json.loads(path.read_text())["postprocess"], str(path))
 
-    def _tune(self, model: LucidModel, pairs: Any, video: str) -> PostProcessConfig:
+    def _tune(
+        self, model: LucidModel, pairs: Any, video: str, reference: tuple[np.ndarray, np.ndarray]
+    ) -> PostProcessConfig:
         cfg = self.cfg
         if len(pairs) == 0:
             raise InputError("tracker.holdout", "no held-out dream to tune on", "holdout > 0, or tuning.enabled=false")
         grid = dict(cfg.tuning.grid)
         if model.motion is None:
             grid.pop("appearance_weight", None)  # nothing to fuse
-        frames = validation_frames(model, pairs, cfg.track.dis_preset)
+        frames = validation_frames(model, pairs, cfg.track.dis_preset, reference)
         result = coordinate_search(
             frames, cfg.postprocess, grid, cfg.tuning.sweeps, cfg.progress, cfg.tuning.min_frames
         )
@@ -428,7 +464,13 @@ class LucidTracker:
                         tmp.write_text(checkpoint_settings(cfg))
                 length = cfg.train.steps * cfg.train.batch_size
                 samples = CropSamples(
-                    PairSubset(pairs, training), cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed, length
+                    PairSubset(pairs, training),
+                    cfg.crop,
+                    cfg.jitter,
+                    cfg.motion.direction,
+                    cfg.seed,
+                    length,
+                    reference=(image, labels) if cfg.appearance.matching.mode != "none" else None,
                 )
                 train(networks, samples, cfg.train, device, checkpoint, cfg.progress, precision)
         auxiliary = self._auxiliary_networks(PairSubset(pairs, training), device, precision, video)
@@ -436,7 +478,7 @@ class LucidTracker:
         if cfg.tuning.enabled:
             if tuned is None:
                 with timed(times, "tune"):
-                    tuned = self._tune(model, PairSubset(pairs, held_out), video)
+                    tuned = self._tune(model, PairSubset(pairs, held_out), video, (image, labels))
             model.postprocess = tuned
         return model
 
@@ -468,6 +510,7 @@ class LucidTracker:
             if tcfg.warp_guidance:
                 guide_labels = warp_guidance(labels, flow)
             guidance = [dilate(guide_labels == object_id, tcfg.guidance_dilation) for object_id in ids]
+            context = MatchingContext(first, first_labels, previous, labels) if model.matching else None
             if matcher is not None:
                 embedding = matcher.embed(frame)
                 distances = matcher.distances(embedding, ids).cpu().numpy()
@@ -487,10 +530,10 @@ class LucidTracker:
                             found = redetect(matched, object_id, min_area[object_id])
                             if found is not None:
                                 guidance[k] = resize_labels(found, frame.shape[:2]) > 0
-                labels = model.segment(frame, flow, guidance, ids)
+                labels = model.segment(frame, flow, guidance, ids, context)
                 labels = keep_supported(labels, scoring, guide_labels, ids, pcfg)
             else:
-                labels = model.segment(frame, flow, guidance, ids)
+                labels = model.segment(frame, flow, guidance, ids, context)
             previous = frame
             yield labels
 

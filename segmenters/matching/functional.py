@@ -78,3 +78,41 @@ def local_matching(
             distance = ((embedding - other) ** 2).sum(0)
             best = torch.where(valid, torch.minimum(best, distance), best)
     return feelvos_distance(best).nan_to_num(1.0)
+
+
+def dense_global_matching(query: torch.Tensor, reference: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """``(B, M, h, w)``: each ``query`` pixel's :func:`feelvos_distance` to the nearest pixel of each of the ``M``
+    ``masks`` (``bool (B, M, h', w')``) in ``reference``, for batches of ``query`` (``(B, C, h, w)``) and
+    ``reference`` maps (``(B, C, h', w')``); 1 where a mask is empty.
+
+    Every pair of pixels is compared at once (``B × h·w × h'·w'`` distances, shared by the masks): meant for small
+    maps such as the embeddings of object crops. Differentiable: the gradient reaches each pixel's nearest reference
+    pixel.
+    """
+    batch, _, height, width = query.shape
+    q = query.flatten(2).transpose(1, 2)  # (B, Q, C)
+    r = reference.flatten(2).transpose(1, 2)  # (B, N, C)
+    # |q − r|² = |q|² + (|r|² − 2 q·r): the query's term is added after the minimum over r (it does not move it), and
+    # min() rather than amin(): its backward scatters to one index instead of comparing the whole matrix again.
+    partial = torch.baddbmm((r * r).sum(-1)[:, None], q, r.transpose(1, 2), alpha=-2.0)  # (B, Q, N)
+    nearest = [partial.masked_fill(~m.flatten(1)[:, None], float("inf")).min(-1).values for m in masks.unbind(1)]
+    squared = (torch.stack(nearest, 1) + (q * q).sum(-1)[:, None]).clamp_min(0.0)
+    return feelvos_distance(squared).reshape(batch, -1, height, width)
+
+
+def windowed_local_matching(
+    query: torch.Tensor, previous: torch.Tensor, masks: torch.Tensor, radius: int
+) -> torch.Tensor:
+    """``(B, M, h, w)``: :func:`local_matching` (step 1) for a batch of small maps and ``M`` masks at once —
+    ``query`` and ``previous`` ``(B, C, h, w)``, ``masks`` ``bool (B, M, h, w)`` on ``previous``.
+
+    All ``(2 * radius + 1)²`` window offsets are unfolded at once (``C × (2r + 1)² × h·w`` values per map), which
+    suits object crops and autograd; :func:`local_matching` visits them one by one for whole frames.
+    """
+    batch, channels, height, width = query.shape
+    size = 2 * radius + 1
+    windows = F.unfold(previous, size, padding=radius).reshape(batch, channels, size * size, height * width)
+    squared = ((windows - query.flatten(2)[:, :, None]) ** 2).sum(1)  # (B, K, Q)
+    inside = F.unfold(masks.to(query.dtype), size, padding=radius).reshape(batch, -1, size * size, height * width)
+    nearest = [squared.masked_fill(m <= 0, float("inf")).min(1).values for m in inside.unbind(1)]
+    return feelvos_distance(torch.stack(nearest, 1)).reshape(batch, -1, height, width)

@@ -328,3 +328,9 @@ def test_with_a_motion_weight_the_marks_see_the_frames_flow(embedded: Clip, monk
     np.testing.assert_array_equal(seen[0], session._flow(5, 6))
     np.testing.assert_array_equal(seen[1], session._flow(last, last - 1))
     assert seen[0].shape == (*session.shape, 2)
+
+
+def test_matching_maps_are_refused_in_a_session(embedded: Clip) -> None:
+    tracker = from_container(LucidConfig, {"appearance": {"matching": {"mode": "both"}}}, "tracker")
+    with pytest.raises(InputError, match=r"tracker\.appearance\.matching\.mode"):
+        InteractiveSession(clip_video(embedded), InteractiveConfig(tracker=tracker), [1, 2, 3])

@@ -207,6 +207,30 @@ def test_dream_settings_from_the_command_line_shape_the_dreams_and_the_checkpoin
         LucidTracker(**{**TINY, "dream": {"illumination": {"p": 7.0}}})
 
 
+MATCHING: dict[str, Any] = {
+    **TINY,
+    "appearance": {"widths": [4, 8], "matching": {"mode": "both", "widths": [4, 8], "dim": 4, "radius": 1}},
+}
+
+
+def test_the_appearance_network_with_matching_maps_trains_tunes_tracks_and_resumes(
+    embedded: Any, tmp_path: Path
+) -> None:
+    frames, first = embedded.frames[:4], embedded.labels[0]
+    tracker = LucidTracker(**{**MATCHING, "checkpoints": str(tmp_path)})
+    outputs = list(tracker.track(frames, first, name="clip"))
+    assert len(outputs) == 4 and all(o.shape == first.shape and o.dtype == np.int32 for o in outputs)
+    assert tracker.stage_times["clip"]["tune"] > 0
+    (settings,) = [p for p in tmp_path.glob("clip-*.json") if p.suffixes == [".json"]]
+    assert json.loads(settings.read_text())["appearance"]["matching"]["mode"] == "both"
+    # The networks trained before the matching inputs existed keep their checkpoints' names.
+    assert "matching" not in json.loads(checkpoint_settings(LucidTracker(**TINY).cfg))["appearance"]
+    again = list(LucidTracker(**{**MATCHING, "checkpoints": str(tmp_path)}).track(frames, first, name="clip"))
+    assert all(np.array_equal(a, b) for a, b in zip(outputs, again, strict=True))  # read back, same bytes
+    with pytest.raises(InputError, match=r"tracker\.appearance\.matching\.mode: 'nearest'"):
+        LucidTracker(**{**TINY, "appearance": {"matching": {"mode": "nearest"}}})
+
+
 def test_tuned_post_processing_is_used_and_can_be_switched_off(embedded: Any, tmp_path: Path) -> None:
     frames, first = embedded.frames[:2], embedded.labels[0]
     fixed = {"appearance_weight": 0.5, "threshold": 0.5, "refine_radius": 0}

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from segmenters.matching.functional import (
+    dense_global_matching,
     even_subset,
     feelvos_distance,
     global_matching,
@@ -16,6 +17,7 @@ from segmenters.matching.functional import (
     nearest_distance,
     pixel_bank,
     squared_distances,
+    windowed_local_matching,
 )
 
 
@@ -163,3 +165,42 @@ def test_local_matching_with_dilation_looks_only_at_the_dilated_grid() -> None:
     dilated = local_matching(embedding, previous, mask, radius=2, dilation=2)
     assert dilated[6, 6].item() == pytest.approx(1.0 - 2.0 / (1.0 + math.exp(4.0)), rel=1e-6)
     assert dilated[6, 7].item() < 0.01  # but (6, 7) still sees its own position (offset 0)
+
+
+def test_dense_global_matching_equals_global_matching_against_each_masks_pixels() -> None:
+    rng = np.random.default_rng(5)
+    query = torch.from_numpy(rng.normal(size=(3, 4, 5, 6)).astype(np.float32))
+    reference = torch.from_numpy(rng.normal(size=(3, 4, 7, 3)).astype(np.float32))
+    masks = torch.from_numpy(rng.random((3, 2, 7, 3)) < 0.3)
+    masks[1, 0] = False  # an empty mask: 1 everywhere
+    got = dense_global_matching(query, reference, masks)
+    assert got.shape == (3, 2, 5, 6)
+    for b in range(3):
+        for m in range(2):
+            bank = reference[b].flatten(1).T[masks[b, m].flatten()]
+            assert torch.allclose(got[b, m], global_matching(query[b], bank), atol=1e-5)
+    assert torch.equal(got[1, 0], torch.ones(5, 6))
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_windowed_local_matching_equals_local_matching_per_map_and_mask(radius: int) -> None:
+    rng = np.random.default_rng(radius)
+    query = torch.from_numpy(rng.normal(size=(2, 3, 9, 11)).astype(np.float32))
+    previous = torch.from_numpy(rng.normal(size=(2, 3, 9, 11)).astype(np.float32))
+    masks = torch.from_numpy(rng.random((2, 2, 9, 11)) < 0.2)
+    got = windowed_local_matching(query, previous, masks, radius)
+    assert got.shape == (2, 2, 9, 11)
+    for b in range(2):
+        for m in range(2):
+            expected = local_matching(query[b], previous[b], masks[b, m], radius)
+            assert torch.allclose(got[b, m], expected, atol=1e-5)
+
+
+def test_the_matching_of_small_maps_passes_gradients_to_the_nearest_pixels() -> None:
+    query = torch.zeros(1, 2, 1, 1, requires_grad=True)
+    reference = torch.tensor([[[[1.0, 3.0]], [[0.0, 0.0]]]], requires_grad=True)  # pixels (1, 0) and (3, 0)
+    inside = torch.tensor([[[[True, True]]]])
+    dense_global_matching(query, reference, inside).sum().backward()
+    assert reference.grad is not None and query.grad is not None
+    assert reference.grad[0, 0, 0, 0] != 0 and reference.grad[0, 0, 0, 1] == 0  # only the nearest one moves
+    assert query.grad[0, 0, 0, 0] < 0  # moving the query towards the nearest pixel (x = 1) lowers the distance
