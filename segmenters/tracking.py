@@ -174,7 +174,7 @@ Failures = dict[str, Exception]
 OnDone = Callable[[str, dict[str, float]], None]
 """Called with a sequence's name and stage times as soon as it is written."""
 
-STAGES = ("discover", "dream", "train", "tune", "track")
+STAGES = ("discover", "dream", "train", "tune", "adapt", "track")
 """The stages a learning tracker reports in ``stage_times``, in pipeline order."""
 
 

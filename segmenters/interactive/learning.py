@@ -21,15 +21,14 @@ import cv2
 import numpy as np
 import torch
 
-from dreaming.synthesis.dream import Scene, dream_pair
+from dreaming.synthesis.dream import Scene
 from dreaming.synthesis.inpaint import object_hole
 from dreaming.synthesis.seeds import sample_rng
 from foundation.errors import InputError
 from foundation.io import VOID
-from segmenters.lucid.samples import CropSamples, TrainingPair, from_dream, training_pair
-from segmenters.lucid.tracker import LucidConfig, build_networks, dream_settings
+from segmenters.lucid.samples import TrainingPair, dream_training_pairs, training_pair
+from segmenters.lucid.tracker import LucidConfig, build_networks, dream_settings, train_on_pairs
 from segmenters.networks import UNet
-from segmenters.training import autocast_dtype, resolve_device, train
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 import albumentations as A
@@ -180,12 +179,9 @@ def frame_pairs(
         dream_cfg = dream_settings(cfg)
         if not object_hole(labels, dream_cfg.inpaint.dilation_radius).all():
             scene = Scene.from_frame(image, labels, dream_cfg.inpaint)
-            return [
-                from_dream(
-                    dream_pair(scene, sample_rng(cfg.seed, video, frame, i), dream_cfg), cfg.flow, cfg.track.dis_preset
-                )
-                for i in range(count)
-            ]
+            return dream_training_pairs(
+                scene, dream_cfg, count, cfg.seed, video, cfg.flow, cfg.track.dis_preset, progress=False, frame=frame
+            )
         # A close-up the objects fill leaves no background to inpaint: the frame still teaches, augmented.
         log.warning("%s frame %d: the objects fill the frame, nothing to dream from; augmenting it", video, frame)
     return [augmented_pair(image, labels, sample_rng(cfg.seed, video, frame, i)) for i in range(count)]
@@ -208,7 +204,6 @@ def train_networks(
     training."""
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
-    device = resolve_device(cfg.device)
     if networks is None:
         nets = build_networks(cfg)
         schedule = replace(cfg.train, steps=steps or learning.steps, checkpoint_every=0)
@@ -217,9 +212,7 @@ def train_networks(
         schedule = replace(
             cfg.train, steps=steps or learning.finetune_steps, lr=learning.finetune_lr, checkpoint_every=0
         )
-    length = schedule.steps * schedule.batch_size
-    samples = CropSamples(pairs, cfg.crop, cfg.jitter, cfg.motion.direction, cfg.seed + 1000 * round_index, length)
-    train(nets, samples, schedule, device, None, progress, autocast_dtype(device, cfg.precision), on_step=on_step)
+    train_on_pairs(nets, pairs, cfg, schedule, cfg.seed + 1000 * round_index, progress=progress, on_step=on_step)
     return nets
 
 

@@ -94,11 +94,12 @@ def dream_training_pairs(
     flow: str = "exact",
     dis_preset: str = "medium",
     progress: bool = True,
+    frame: int = 0,
 ) -> list[TrainingPair]:
-    """Dream ``count`` pairs in memory; pair ``i`` is the one ``lucid-dream`` writes as sample ``i`` of frame 0
-    of ``video`` with the same seed."""
+    """Dream ``count`` pairs in memory from ``scene``, the annotated frame ``frame`` of ``video``; pair ``i`` is the
+    one ``lucid-dream`` writes as sample ``i`` of that frame with the same seed."""
     return [
-        from_dream(dream_pair(scene, sample_rng(seed, video, 0, index), cfg), flow, dis_preset)
+        from_dream(dream_pair(scene, sample_rng(seed, video, frame, index), cfg), flow, dis_preset)
         for index in tqdm(range(count), desc=f"dream {video}", unit="pair", leave=False, disable=not progress)
     ]
 

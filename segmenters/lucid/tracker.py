@@ -12,10 +12,11 @@ lost) stays empty.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,10 +27,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from dreaming.synthesis.config import DreamConfig, check_config, fast, without
 from dreaming.synthesis.dream import Scene
+from dreaming.synthesis.inpaint import object_hole
 from foundation.errors import InputError
 from foundation.io import atomic_path, object_ids
 from foundation.settings import from_container
 from foundation.timing import timed
+from segmenters.lucid.adaptation import AdaptationConfig, adaptation_frames, objects_present
 from segmenters.lucid.boundary import BoundaryConfig, BoundarySamples
 from segmenters.lucid.inputs import MatchingContext, dilate, motion_channels, warp_guidance
 from segmenters.lucid.model import LucidModel
@@ -40,6 +43,7 @@ from segmenters.lucid.samples import (
     DatasetPairs,
     JitterConfig,
     PairSubset,
+    TrainingPair,
     dream_training_pairs,
     split_pairs,
 )
@@ -169,6 +173,9 @@ class LucidConfig:
     """The post-processing used when not tuned, and the tuning's starting point."""
     tuning: TuningConfig = field(default_factory=TuningConfig)
     track: TrackConfig = field(default_factory=TrackConfig)
+    adaptation: AdaptationConfig = field(default_factory=AdaptationConfig)
+    """Online adaptation (:mod:`segmenters.lucid.adaptation`): learn from the first pass's own frames, then track
+    again."""
     checkpoints: str | None = None
     """Folder of per-video checkpoints ``<folder>/<video>-<settings digest>.pt`` and tuned post-processing (resumed,
     and reused when finished); null: none."""
@@ -256,8 +263,9 @@ def checkpoint_settings(cfg: LucidConfig) -> str:
     return json.dumps(settings, sort_keys=True)
 
 
-TRACKING_ONLY = ("track", "postprocess", "tuning")
-"""Settings that shape no training: the networks' checkpoints stay valid whatever they are."""
+TRACKING_ONLY = ("track", "postprocess", "tuning", "adaptation")
+"""Settings that shape no checkpointed training (the adaptation trains copies while tracking): the networks'
+checkpoints stay valid whatever they are."""
 
 
 AUXILIARY = ("boundary", "matching")
@@ -267,6 +275,27 @@ AUXILIARY = ("boundary", "matching")
 def auxiliary_settings(cfg: LucidConfig, name: str) -> str:
     """What the checkpoint of the auxiliary network ``name`` must match: its settings and the dreams."""
     return json.dumps([checkpoint_settings(cfg), asdict(getattr(cfg, name))], sort_keys=True)
+
+
+def train_on_pairs(
+    networks: dict[str, torch.nn.Module],
+    pairs: Sequence[TrainingPair],
+    cfg: LucidConfig,
+    schedule: TrainConfig,
+    seed: int,
+    checkpoint: Path | None = None,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
+    progress: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
+) -> None:
+    """Train ``networks`` in place for ``schedule`` on random object crops of ``pairs`` (:class:`CropSamples`
+    seeded by ``seed``; ``reference``, the annotated frame and its labels, for an appearance network with matching
+    maps), on ``cfg``'s device and precision; resumed from and saved to ``checkpoint`` when given."""
+    device = resolve_device(cfg.device)
+    length = schedule.steps * schedule.batch_size
+    samples = CropSamples(pairs, cfg.crop, cfg.jitter, cfg.motion.direction, seed, length, reference=reference)
+    precision = autocast_dtype(device, cfg.precision)
+    train(networks, samples, schedule, device, checkpoint, progress, precision, on_step=on_step)
 
 
 def _digest(text: str) -> str:
@@ -432,6 +461,10 @@ class LucidTracker:
                 tmp.write_text(json.dumps(result.to_json(), indent=1))
         return result.best
 
+    def _reference(self, image: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The annotated frame as the matching maps' reference in training, when the appearance network reads them."""
+        return (image, labels) if self.cfg.appearance.matching.mode != "none" else None
+
     def fit(self, image: np.ndarray, labels: np.ndarray, video: str = "video") -> LucidModel:
         """Dream from one annotated frame (or read its dataset), train the networks on most of the dreams and tune
         the post-processing on the rest: the model of ``video``."""
@@ -462,17 +495,16 @@ class LucidTracker:
                     checkpoint.parent.mkdir(parents=True, exist_ok=True)
                     with atomic_path(checkpoint.with_suffix(".json")) as tmp:
                         tmp.write_text(checkpoint_settings(cfg))
-                length = cfg.train.steps * cfg.train.batch_size
-                samples = CropSamples(
+                train_on_pairs(
+                    networks,
                     PairSubset(pairs, training),
-                    cfg.crop,
-                    cfg.jitter,
-                    cfg.motion.direction,
+                    cfg,
+                    cfg.train,
                     cfg.seed,
-                    length,
-                    reference=(image, labels) if cfg.appearance.matching.mode != "none" else None,
+                    checkpoint,
+                    self._reference(image, labels),
+                    cfg.progress,
                 )
-                train(networks, samples, cfg.train, device, checkpoint, cfg.progress, precision)
         auxiliary = self._auxiliary_networks(PairSubset(pairs, training), device, precision, video)
         model = build_model(cfg, networks, auxiliary)
         if cfg.tuning.enabled:
@@ -549,7 +581,71 @@ class LucidTracker:
         times = self.stage_times[video]
         yield labels.copy()
         try:
+            if self.cfg.adaptation.enabled:
+                # Two passes: the frames are held (a DAVIS sequence at 480p: ~100 MB).
+                rest = list(iterator)
+                with timed(times, "track"):
+                    tracked = list(self.follow(model, first, rest, labels))
+                with timed(times, "adapt"):
+                    model = self.adapt(model, (first, labels), rest, tracked, video)
+                iterator = iter(rest)
             with timed(times, "track"):
                 yield from self.follow(model, first, iterator, labels)
         finally:
             log.info("%s: %s", video, describe_stage_times(times))
+
+    def adapt(
+        self,
+        model: LucidModel,
+        annotated: tuple[np.ndarray, np.ndarray],
+        frames: Sequence[np.ndarray],
+        tracked: Sequence[np.ndarray],
+        video: str,
+    ) -> LucidModel:
+        """The model whose networks continued training on dreams of some ``tracked`` frames (``frames[i]`` with
+        the labels ``tracked[i]``: frame ``i + 1`` of the video) and of the ``annotated`` frame and labels
+        (:mod:`segmenters.lucid.adaptation`); ``model`` itself is left as it is."""
+        cfg, acfg = self.cfg, self.cfg.adaptation
+        image, labels = annotated
+        ids = object_ids(labels)
+        dream_cfg = dream_settings(cfg)
+        chosen = adaptation_frames([objects_present(t, ids) for t in tracked], acfg.frames)
+        sources = [(0, image, labels, acfg.reference_pairs)]
+        for index in chosen:
+            if object_hole(tracked[index], dream_cfg.inpaint.dilation_radius).all():
+                log.warning("%s frame %d: the objects fill the frame, nothing to dream from", video, index + 1)
+                continue
+            sources.append((index + 1, frames[index], tracked[index], acfg.pairs_per_frame))
+        log.info("%s: adapting to frames %s", video, [frame for frame, *_ in sources[1:]])
+        pairs = [
+            pair
+            for frame, source, source_labels, count in sources
+            for pair in dream_training_pairs(
+                Scene.from_frame(source, source_labels, dream_cfg.inpaint),
+                dream_cfg,
+                count,
+                cfg.seed,
+                video,
+                cfg.flow,
+                cfg.track.dis_preset,
+                progress=False,
+                frame=frame,
+            )
+        ]
+        networks: dict[str, torch.nn.Module] = {"appearance": copy.deepcopy(model.appearance)}
+        if model.motion is not None:
+            networks["motion"] = copy.deepcopy(model.motion)
+        schedule = replace(cfg.train, steps=acfg.steps, lr=acfg.lr, checkpoint_every=0)
+        train_on_pairs(
+            networks,
+            pairs,
+            cfg,
+            schedule,
+            cfg.seed + 1,
+            reference=self._reference(image, labels),
+            progress=cfg.progress,
+        )
+        adapted = copy.copy(model)
+        adapted.appearance = networks["appearance"].eval()
+        adapted.motion = networks["motion"].eval() if model.motion is not None else None
+        return adapted

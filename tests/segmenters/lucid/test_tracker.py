@@ -14,6 +14,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from dreaming.synthesis.inpaint import object_hole
 from foundation.davis import load_sequence
 from foundation.errors import InputError
 from foundation.io import object_ids, read_annotated_frame, read_frame, read_labels
@@ -21,6 +22,7 @@ from segmenters import cli_track
 from segmenters.baselines import FlowTracker
 from segmenters.demo import lucid_settings
 from segmenters.lucid import tracker as tracker_module
+from segmenters.lucid.adaptation import adaptation_frames, objects_present
 from segmenters.lucid.tracker import LucidTracker, build_model, checkpoint_settings
 from segmenters.networks import UNet
 from segmenters.postprocess import PostProcessConfig
@@ -390,3 +392,76 @@ def test_auto_profile_follows_cuda(
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     gpu = track_config(overrides)
     assert gpu.profile.name == "gpu" and list(gpu.tracker.appearance.widths) == [32, 64, 128, 256, 512]
+
+
+# Online adaptation (segmenters/lucid/adaptation.py)
+
+ADAPTING: dict[str, Any] = {
+    **TINY,
+    "adaptation": {"enabled": True, "frames": 2, "pairs_per_frame": 3, "reference_pairs": 2, "steps": 2},
+}
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ({"steps": 0}, r"tracker\.adaptation\.steps: 0 \(expected at least 1\)"),
+        ({"frames": 0}, r"tracker\.adaptation\.frames: 0"),
+        ({"reference_pairs": -1}, r"tracker\.adaptation\.reference_pairs: -1"),
+        ({"lr": 0.0}, r"tracker\.adaptation\.lr: 0\.0"),
+    ],
+)
+def test_bad_adaptation_settings_are_one_line_errors(setting: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        LucidTracker(**{**TINY, "adaptation": setting})
+
+
+def test_adaptation_dreams_from_tracked_frames_trains_copies_and_tracks_again(
+    embedded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames, first = embedded.frames[:7], embedded.labels[0]
+    dreamed: list[tuple[int, int, np.ndarray]] = []
+    dream = tracker_module.dream_training_pairs
+
+    def recording(scene: Any, cfg: Any, count: int, *args: Any, frame: int = 0, **kwargs: Any) -> Any:
+        dreamed.append((frame, count, scene.labels.copy()))
+        return dream(scene, cfg, count, *args, frame=frame, **kwargs)
+
+    monkeypatch.setattr(tracker_module, "dream_training_pairs", recording)
+    tracker = LucidTracker(**ADAPTING)
+    outputs = list(tracker.track(frames, first, name="clip"))
+    assert len(outputs) == 7 and all(o.shape == first.shape and o.dtype == np.int32 for o in outputs)
+    assert tracker.stage_times["clip"]["adapt"] > 0
+
+    # The fit's dreams of frame 0, then frame 0 again and, labelled as the first pass tracked them (the tracker
+    # without adaptation), the last frame of the first and second thirds of the 6 tracked frames with every object.
+    monkeypatch.setattr(tracker_module, "dream_training_pairs", dream)
+    plain = list(LucidTracker(**TINY).track(frames, first, name="clip"))
+    present = [objects_present(labels, object_ids(first)) for labels in plain[1:]]
+    radius = tracker.cfg.dream.inpaint.dilation_radius  # frames the objects fill (nothing to dream from) are skipped
+    expected = [i + 1 for i in adaptation_frames(present, 2) if not object_hole(plain[i + 1], radius).all()]
+    fit, *adapting = dreamed
+    assert fit[0] == 0 and fit[1] == TINY["pairs"]
+    assert adapting[0][0] == 0 and adapting[0][1] == 2 and np.array_equal(adapting[0][2], first)
+    assert [frame for frame, *_ in adapting[1:]] == expected and expected
+    assert all(count == 3 and np.array_equal(labels, plain[frame]) for frame, count, labels in adapting[1:])
+
+    # Same bytes when run again; the networks' checkpoint does not depend on the adaptation.
+    again = list(LucidTracker(**ADAPTING).track(frames, first, name="clip"))
+    assert all(np.array_equal(a, b) for a, b in zip(outputs, again, strict=True))
+    assert checkpoint_settings(LucidTracker(**ADAPTING).cfg) == checkpoint_settings(LucidTracker(**TINY).cfg)
+    assert "adaptation" not in json.loads(checkpoint_settings(LucidTracker(**ADAPTING).cfg))
+
+
+def test_adapt_returns_new_networks_and_leaves_the_model_as_it_was(embedded: Any) -> None:
+    tracker = LucidTracker(**ADAPTING)
+    frames, first = embedded.frames[:5], embedded.labels[0]
+    model = tracker.fit(frames[0], first, "clip")
+    before = {k: v.clone() for k, v in model.appearance.state_dict().items()}
+    tracked = list(tracker.follow(model, frames[0], frames[1:], first))
+    adapted = tracker.adapt(model, (frames[0], first), frames[1:], tracked, "clip")
+    after = model.appearance.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # the model given is untouched
+    changed = adapted.appearance.state_dict()
+    assert any(not torch.equal(before[k], changed[k]) for k in before if changed[k].is_floating_point())
+    assert adapted.boundary is model.boundary and adapted.postprocess == model.postprocess
