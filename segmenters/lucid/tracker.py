@@ -515,9 +515,16 @@ class LucidTracker:
         return model
 
     def follow(
-        self, model: LucidModel, first: np.ndarray, frames: Iterable[np.ndarray], first_labels: np.ndarray
+        self,
+        model: LucidModel,
+        first: np.ndarray,
+        frames: Iterable[np.ndarray],
+        first_labels: np.ndarray,
+        start: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> Iterator[np.ndarray]:
-        """Labels of each frame after ``first`` (whose labels are ``first_labels``), frame by frame.
+        """Labels of each frame after ``first`` (the annotated frame, whose labels are ``first_labels``), frame by
+        frame; ``start``: the frame just before ``frames`` and its labels, when that is not ``first`` (tracking
+        resumed mid-video).
 
         With the embedding and ``proposals.enabled``: pieces of a mask that neither match the object nor continue
         its previous mask are dropped, and lost objects are searched for in the whole frame
@@ -529,11 +536,11 @@ class LucidTracker:
             matcher = ReferenceMatcher.from_frame(
                 model.embedding, model.matching_cfg, first, first_labels, model.device, model.precision
             )
-            previous_embedding = matcher.embed(first)
+            previous_embedding = matcher.embed(first if start is None else start[0])
             size = previous_embedding.shape[1:]
             small = resize_labels(first_labels, size)
             min_area = {i: pcfg.min_area * float((small == i).sum()) for i in ids}
-        labels, previous = first_labels, first
+        previous, labels = start or (first, first_labels)
         for index, frame in enumerate(frames, start=1):
             if frame.shape != first.shape:
                 raise InputError(f"frame {index}", f"shape {frame.shape}", f"the first frame's shape {first.shape}")
@@ -587,8 +594,16 @@ class LucidTracker:
                 with timed(times, "track"):
                     tracked = list(self.follow(model, first, rest, labels))
                 with timed(times, "adapt"):
-                    model = self.adapt(model, (first, labels), rest, tracked, video)
-                iterator = iter(rest)
+                    model, learnt = self.adapt(model, (first, labels), rest, tracked, video)
+                # Up to the first frame learnt from, the first pass stands (the networks that learnt from the
+                # annotated frame alone tracked it); from there on the adapted networks track again.
+                resume = learnt[0] + 1 if learnt else len(rest)
+                yield from tracked[:resume]
+                if resume < len(rest):
+                    start = (rest[resume - 1], tracked[resume - 1])
+                    with timed(times, "track"):
+                        yield from self.follow(model, first, rest[resume:], labels, start)
+                return
             with timed(times, "track"):
                 yield from self.follow(model, first, iterator, labels)
         finally:
@@ -601,22 +616,27 @@ class LucidTracker:
         frames: Sequence[np.ndarray],
         tracked: Sequence[np.ndarray],
         video: str,
-    ) -> LucidModel:
+    ) -> tuple[LucidModel, list[int]]:
         """The model whose networks continued training on dreams of some ``tracked`` frames (``frames[i]`` with
         the labels ``tracked[i]``: frame ``i + 1`` of the video) and of the ``annotated`` frame and labels
-        (:mod:`segmenters.lucid.adaptation`); ``model`` itself is left as it is."""
+        (:mod:`segmenters.lucid.adaptation`), and the indices ``i`` of those frames (increasing; when none, ``model``
+        itself). ``model`` is left as it is."""
         cfg, acfg = self.cfg, self.cfg.adaptation
         image, labels = annotated
         ids = object_ids(labels)
         dream_cfg = dream_settings(cfg)
         chosen = adaptation_frames([objects_present(t, ids) for t in tracked], acfg.frames)
-        sources = [(0, image, labels, acfg.reference_pairs)]
+        learnt = []
         for index in chosen:
             if object_hole(tracked[index], dream_cfg.inpaint.dilation_radius).all():
                 log.warning("%s frame %d: the objects fill the frame, nothing to dream from", video, index + 1)
-                continue
-            sources.append((index + 1, frames[index], tracked[index], acfg.pairs_per_frame))
-        log.info("%s: adapting to frames %s", video, [frame for frame, *_ in sources[1:]])
+            else:
+                learnt.append(index)
+        log.info("%s: adapting to frames %s", video, [index + 1 for index in learnt])
+        if not learnt:
+            return model, []
+        sources = [(0, image, labels, acfg.reference_pairs)]
+        sources += [(index + 1, frames[index], tracked[index], acfg.pairs_per_frame) for index in learnt]
         pairs = [
             pair
             for frame, source, source_labels, count in sources
@@ -648,4 +668,4 @@ class LucidTracker:
         adapted = copy.copy(model)
         adapted.appearance = networks["appearance"].eval()
         adapted.motion = networks["motion"].eval() if model.motion is not None else None
-        return adapted
+        return adapted, learnt

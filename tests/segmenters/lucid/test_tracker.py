@@ -445,6 +445,9 @@ def test_adaptation_dreams_from_tracked_frames_trains_copies_and_tracks_again(
     assert adapting[0][0] == 0 and adapting[0][1] == 2 and np.array_equal(adapting[0][2], first)
     assert [frame for frame, *_ in adapting[1:]] == expected and expected
     assert all(count == 3 and np.array_equal(labels, plain[frame]) for frame, count, labels in adapting[1:])
+    # Up to the first frame learnt from, the first pass stands; after it the adapted networks track.
+    assert all(np.array_equal(a, b) for a, b in zip(outputs[: expected[0] + 1], plain, strict=False))
+    assert len(list(LucidTracker(**ADAPTING).track(frames[:1], first))) == 1  # nothing to adapt to
 
     # Same bytes when run again; the networks' checkpoint does not depend on the adaptation.
     again = list(LucidTracker(**ADAPTING).track(frames, first, name="clip"))
@@ -459,7 +462,8 @@ def test_adapt_returns_new_networks_and_leaves_the_model_as_it_was(embedded: Any
     model = tracker.fit(frames[0], first, "clip")
     before = {k: v.clone() for k, v in model.appearance.state_dict().items()}
     tracked = list(tracker.follow(model, frames[0], frames[1:], first))
-    adapted = tracker.adapt(model, (frames[0], first), frames[1:], tracked, "clip")
+    adapted, learnt = tracker.adapt(model, (frames[0], first), frames[1:], tracked, "clip")
+    assert learnt and learnt == sorted(learnt)
     after = model.appearance.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)  # the model given is untouched
     changed = adapted.appearance.state_dict()
