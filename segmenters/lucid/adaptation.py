@@ -21,7 +21,8 @@ from foundation.errors import InputError
 
 @dataclass(frozen=True)
 class AdaptationConfig:
-    """What the second pass learns from the first (``tracker.adaptation.*``)."""
+    """What the second pass learns from the first (``tracker.adaptation.*``; on in ``profile=cpu``: +0.024 J&F on
+    every one of three seeds of the four hardest development sequences, README)."""
 
     enabled: bool = False
     frames: int = 2

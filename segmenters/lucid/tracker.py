@@ -8,6 +8,9 @@ Tracking frame ``t``: DIS flow from ``t`` to ``t − 1``; each object's guidance
 look at a window around the guidance; their probabilities are fused, refined and the objects merged by soft
 aggregation (:mod:`segmenters.postprocess`). An object whose guidance becomes empty (it left the frame, or was
 lost) stays empty.
+
+With ``adaptation.enabled`` (``profile=cpu``) the video is tracked twice: the networks continue training on dreams of
+two of the first pass's own frames, then track again from the first of them (:mod:`segmenters.lucid.adaptation`).
 """
 
 from __future__ import annotations
