@@ -348,7 +348,9 @@ def test_lucid_track_end_to_end(
         assert checkpoints == ["boundary.pt", "pt"]  # the networks' and the boundary refiner's (profile=cpu)
     rows = list(csv.DictReader((out / "stage_times.csv").open()))
     assert [r["sequence"] for r in rows] == ["alpha", "beta"]
-    assert list(rows[0]) == ["sequence", "dream_s", "train_s", "tune_s", "track_s", "total_s"]
+    # profile=cpu adapts: the first pass is tracked, then the adaptation, then the second pass (in track_s too).
+    assert list(rows[0]) == ["sequence", "dream_s", "train_s", "tune_s", "track_s", "adapt_s", "total_s"]
+    assert float(rows[0]["adapt_s"]) > 0
     assert (out / "per-sequence_results.csv").is_file()
     resolved = (out / "config.yaml").read_text()  # the values used, profile=auto's choice resolved
     assert "${" not in resolved and "name: cpu" in resolved
