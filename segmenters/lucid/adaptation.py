@@ -4,7 +4,8 @@ Dreams show the objects only as the annotated frame does; a car that turns, a ri
 sizes no dream of that frame holds. After a first pass over the video, a few tracked frames — at equal steps
 through the video, where every object is still there — are taken as annotated with their predicted labels; pairs
 are dreamed from each (and from the annotated frame again, so it is not forgotten), the networks continue training
-from their weights on them, and the video is tracked again from the annotated frame. Only the annotated frame's
+from their weights on them, and the video is tracked again from the first frame learnt from (the frames before
+it keep the first pass's labels). Only the annotated frame's
 labels are ever given: the rest is the tracker's own (OnAVOS, Voigtlaender & Leibe 2017, adapts online to its own
 confident pixels; here to whole dreamed frames).
 """
@@ -21,8 +22,8 @@ from foundation.errors import InputError
 
 @dataclass(frozen=True)
 class AdaptationConfig:
-    """What the second pass learns from the first (``tracker.adaptation.*``; on in ``profile=cpu``: +0.024 J&F on
-    every one of three seeds of the four hardest development sequences, README)."""
+    """What the second pass learns from the first (``tracker.adaptation.*``; on in ``profile=cpu``: +0.022 to
+    +0.026 J&F on each of three seeds of the four hardest development sequences, README)."""
 
     enabled: bool = False
     frames: int = 2
