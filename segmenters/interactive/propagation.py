@@ -45,11 +45,9 @@ def forward_weight(frame: int, before: int | None, after: int | None) -> float:
     return (after - frame) / (after - before)
 
 
-def edge_certainty(labels: np.ndarray, softness: float) -> np.ndarray:
-    """How sure a label map is of each pixel: ``float32 (H, W)`` in ``[0, 1]``, 0 on a boundary between two ids,
-    rising linearly to 1 at ``softness`` px from it (a propagated edge is uncertain by a few pixels)."""
-    if softness <= 0:
-        return np.ones(labels.shape, dtype=np.float32)
+def boundary_distance(labels: np.ndarray) -> np.ndarray | None:
+    """Distance (px) of each pixel to the nearest boundary between two ids of ``labels`` ``int (H, W)``: ``float32
+    (H, W)``, 0 on both pixels of a boundary; ``None`` when the map holds one id only."""
     edges = np.zeros(labels.shape, dtype=bool)
     across = labels[:, 1:] != labels[:, :-1]
     edges[:, 1:] |= across
@@ -58,8 +56,16 @@ def edge_certainty(labels: np.ndarray, softness: float) -> np.ndarray:
     edges[1:, :] |= down
     edges[:-1, :] |= down
     if not edges.any():
+        return None
+    return cv2.distanceTransform((~edges).view(np.uint8), cv2.DIST_L2, 3)
+
+
+def edge_certainty(labels: np.ndarray, softness: float) -> np.ndarray:
+    """How sure a label map is of each pixel: ``float32 (H, W)`` in ``[0, 1]``, 0 on a boundary between two ids,
+    rising linearly to 1 at ``softness`` px from it (a propagated edge is uncertain by a few pixels)."""
+    distance = boundary_distance(labels) if softness > 0 else None
+    if distance is None:
         return np.ones(labels.shape, dtype=np.float32)
-    distance = cv2.distanceTransform((~edges).view(np.uint8), cv2.DIST_L2, 3)
     return np.minimum(distance / float(softness), 1.0).astype(np.float32)
 
 

@@ -477,13 +477,11 @@ def _random_walker(
         claimed = np.full(len(colours), 0 if labels[0] == 0 else -1)
     probabilities = None
     for _ in range(cfg.iterations):
-        log_likelihood = np.empty((len(labels), len(colours)))
+        pools = []
         for k in range(len(labels)):
             extra = colours[undecided & (claimed == k)]
-            pool = np.concatenate([samples[k], extra[:: max(len(extra) // _SAMPLES, 1)]])
-            log_likelihood[k] = _gmm_log_density(_fit_gmm(pool), colours)
-        likelihood = np.exp(_TEMPERATURE * (log_likelihood - log_likelihood.max(axis=0, keepdims=True)))
-        likelihood /= likelihood.sum(axis=0, keepdims=True)
+            pools.append(np.concatenate([samples[k], subsample(extra)]))
+        likelihood = colour_likelihood(pools, colours)
         probabilities = walker.solve(labels, likelihood.reshape(len(labels), *seeds.shape), start=probabilities)
         claimed = np.argmax(probabilities, axis=0).ravel()
     return probabilities
@@ -559,8 +557,22 @@ def _feature_samples(
     for label in labels:
         is_label = constraints == label
         colours = _features(image[is_label], None if motion is None else motion[is_label])
-        out.append(colours[:: max(len(colours) // _SAMPLES, 1)])
+        out.append(subsample(colours))
     return out
+
+
+def subsample(samples: np.ndarray, limit: int = _SAMPLES) -> np.ndarray:
+    """At most about ``limit`` rows of ``samples`` ``(N, D)``, regularly spaced."""
+    return samples[:: max(len(samples) // max(limit, 1), 1)]
+
+
+def colour_likelihood(pools: Sequence[np.ndarray], colours: np.ndarray) -> np.ndarray:
+    """How much each of ``colours`` ``float64 (N, D)`` alone says each label, from a colour model (a Gaussian mixture,
+    :func:`_fit_gmm`) fitted to each label's ``pools[k]`` ``(N_k, D)``: ``float64 (L, N)``, summing to 1 over the
+    labels, tempered by :data:`_TEMPERATURE`."""
+    log_likelihood = np.stack([_gmm_log_density(_fit_gmm(pool), colours) for pool in pools])
+    likelihood = np.exp(_TEMPERATURE * (log_likelihood - log_likelihood.max(axis=0, keepdims=True)))
+    return likelihood / likelihood.sum(axis=0, keepdims=True)
 
 
 def _fit_gmm(colours: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

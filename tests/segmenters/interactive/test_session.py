@@ -22,6 +22,7 @@ from segmenters.interactive.learning import LearningConfig, LearningCosts
 from segmenters.interactive.marks import Click, Scribble
 from segmenters.interactive.robot import run_robot
 from segmenters.interactive.session import InteractiveConfig, InteractiveSession
+from segmenters.interactive.snapping import SnapConfig
 from segmenters.lucid.tracker import LucidConfig
 
 FLOW_ONLY = InteractiveConfig(learning=LearningConfig(enabled=False))
@@ -73,6 +74,25 @@ def test_a_corrected_frame_changes_its_neighbours(embedded: Clip) -> None:
         errors_before = np.count_nonzero(before[neighbour] != embedded.labels[neighbour])
         errors_after = np.count_nonzero(after[neighbour] != embedded.labels[neighbour])
         assert errors_after < errors_before, (neighbour, errors_before, errors_after)
+
+
+def test_propagated_labels_snap_to_their_objects(embedded: Clip) -> None:
+    """From frame 0's true labels, the flow propagation snapped at every step follows the objects better than the
+    plain one (mean J 0.69 against 0.61 on this machine)."""
+    ids = [1, 2, 3]
+    means = []
+    for radius in (0.0, 0.007):
+        session = InteractiveSession(clip_video(embedded), replace(FLOW_ONLY, snap=SnapConfig(radius=radius)), ids)
+        session.set_mask(0, embedded.labels[0])
+        labels = session.propagate()
+        scores = [
+            np.count_nonzero((labels[t] == k) & (embedded.labels[t] == k))
+            / max(np.count_nonzero((labels[t] == k) | (embedded.labels[t] == k)), 1)
+            for t in range(1, len(embedded.frames))
+            for k in ids
+        ]
+        means.append(float(np.mean(scores)))
+    assert means[1] > means[0] + 0.04, means
 
 
 def test_confidence_marks_annotated_frames_and_agreement(embedded: Clip) -> None:
