@@ -36,3 +36,14 @@ def test_track_davis_composes_the_tracker_with_overrides(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr[-2000:]
     assert "keep: 0.25" in result.stdout and "seed: 3" in result.stdout
     assert not (tmp_path / "out").exists(), "printing the settings writes nothing"
+
+
+def test_snap_flow_compares_the_plain_and_snapped_propagation(tmp_path: Path) -> None:
+    clip = make_clip(num_frames=4, size=(96, 64), num_objects=2, seed=0)
+    root = write_davis(clip, tmp_path / "davis")
+    script = str(BENCHMARKS / "snap_flow.py")
+    result = subprocess.run(
+        [sys.executable, script, "--root", str(root), "--radius", "0.02"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "plain (the flow step's seconds)" in result.stdout and "snapped, radius 0.02" in result.stdout
