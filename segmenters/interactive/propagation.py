@@ -132,6 +132,19 @@ def agreement(forward: np.ndarray, backward: np.ndarray, ids: Sequence[int]) -> 
     return values
 
 
+def object_reliability(labels: np.ndarray, reliability: np.ndarray | None, ids: Sequence[int]) -> np.ndarray:
+    """Per object, the mean :func:`carry_reliability` over its pixels of ``labels`` (``int (H, W)``): ``float64 (K,)``;
+    1 for an absent object or without a ``reliability`` map (``float32 (H, W)``)."""
+    values = np.ones(len(ids), dtype=np.float64)
+    if reliability is None:
+        return values
+    for k, object_id in enumerate(ids):
+        mask = labels == object_id
+        if mask.any():
+            values[k] = float(reliability[mask].mean())
+    return values
+
+
 def consistent_flow(flow: np.ndarray, back: np.ndarray, tolerance: float = 0.01, slack: float = 0.5) -> np.ndarray:
     """Where ``flow`` (a → b, ``float32 (H, W, 2)``) is confirmed by ``back`` (b → a): ``bool (H, W)``.
 

@@ -59,6 +59,7 @@ from segmenters.interactive.propagation import (
     fuse_learned,
     merge_directions,
     nearest_anchors,
+    object_reliability,
 )
 from segmenters.interactive.seeded import SeededConfig, segment_from_marks
 from segmenters.interactive.snapping import SnapConfig, snap_labels
@@ -467,7 +468,10 @@ class InteractiveSession:
 
         1 on annotated frames; between two annotated frames the IoU of the object's masks tracked from either side
         (they disagree where tracking drifted); beyond the first or last annotated frame ``exp(−d / horizon)`` at
-        ``d`` frames from it; 0 where nothing was propagated yet.
+        ``d`` frames from it; 0 where nothing was propagated yet. Along the flow, times the mean reliability of the
+        object's pixels (how much of their way the reverse flow confirmed, :func:`object_reliability`): with the
+        snapping, both directions settle on the same edges even where both drifted, and their IoU alone says less
+        (Spearman ρ with the per-frame J on the development sequences 0.386 without the factor, 0.407 with it).
         """
         ids = self.ids
         values = np.zeros((len(self.video), len(ids)))
@@ -788,9 +792,11 @@ class InteractiveSession:
             chain, anchor = (forward, before) if forward is not None else (backward, after)
             assert chain is not None and anchor is not None
             conf = math.exp(-abs(frame - anchor) / max(self.cfg.horizon, 1e-9))
-            carried = chain.reliability.get(frame) if reliable else None
+            carried = chain.reliability.get(frame)
             reliability = None if carried is None else decompress_reliability(carried, self.shape)
-            return decompress_labels(chain.frames[frame], self.shape), np.full(len(self.ids), conf), reliability
+            labels = decompress_labels(chain.frames[frame], self.shape)
+            confidence = conf * object_reliability(labels, reliability, self.ids)
+            return labels, confidence, reliability if reliable else None
         f = decompress_labels(forward.frames[frame], self.shape)
         b = decompress_labels(backward.frames[frame], self.shape)
         both = None
@@ -800,7 +806,9 @@ class InteractiveSession:
                 decompress_reliability(backward.reliability[frame], self.shape),
             )
         merged = merge_directions(f, b, weight, self.cfg.softness, both)
-        return merged, agreement(f, b, self.ids), np.maximum(*both) if reliable and both is not None else None
+        best = None if both is None else np.maximum(*both)
+        confidence = agreement(f, b, self.ids) * object_reliability(merged, best, self.ids)
+        return merged, confidence, best if reliable else None
 
     def _fuse(
         self,

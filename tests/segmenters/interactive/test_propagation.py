@@ -19,6 +19,7 @@ from segmenters.interactive.propagation import (
     fuse_learned,
     merge_directions,
     nearest_anchors,
+    object_reliability,
 )
 
 
@@ -79,6 +80,17 @@ def test_agreement_is_the_iou_per_object() -> None:
     a[0:4, 0:5] = 1  # 20 px
     b[0:4, 0:4] = 1  # 16 px, all inside a's
     np.testing.assert_allclose(agreement(a, b, [1, 2]), [16 / 20, 1.0])
+
+
+def test_object_reliability_is_the_mean_over_its_pixels() -> None:
+    labels = np.zeros((4, 6), np.int32)
+    labels[:2, :2] = 1  # 4 px: reliabilities 1, 1, 0.5, 0.1
+    labels[3, 5] = 3
+    reliability = np.ones((4, 6), np.float32)
+    reliability[1, 0], reliability[1, 1] = 0.5, 0.1
+    reliability[3, 5] = 0.2
+    np.testing.assert_allclose(object_reliability(labels, reliability, [1, 2, 3]), [2.6 / 4, 1.0, 0.2], rtol=1e-6)
+    np.testing.assert_array_equal(object_reliability(labels, None, [1, 3]), [1.0, 1.0])
 
 
 def test_compressed_labels_round_trip() -> None:
