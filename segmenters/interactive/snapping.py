@@ -81,6 +81,8 @@ def snap_labels(image: np.ndarray, labels: np.ndarray, cfg: SnapConfig) -> np.nd
     """
     if image.shape[:2] != labels.shape or image.ndim != 3 or image.shape[2] != 3:
         raise InputError("image", f"shape {image.shape} for labels {labels.shape}", "(H, W, 3) matching the labels")
+    if labels.size and (labels.min() < 0 or labels.max() > 255):
+        raise InputError("labels", f"ids from {labels.min()} to {labels.max()}", "ids in [0, 255]")
     labels = labels.astype(np.int32)
     distance = boundary_distance(labels)
     if cfg.radius <= 0.0 or distance is None:

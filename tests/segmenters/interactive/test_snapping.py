@@ -74,7 +74,9 @@ def test_bad_settings_are_named(settings: dict, name: str) -> None:
         SnapConfig(**settings)
 
 
-def test_a_frame_of_another_size_is_refused() -> None:
+def test_a_frame_of_another_size_or_ids_beyond_255_are_refused() -> None:
     image, truth = _scene(np.random.default_rng(3))
     with pytest.raises(InputError, match="matching the labels"):
         snap_labels(image[:50], truth, SnapConfig(radius=0.05))
+    with pytest.raises(InputError, match=r"ids in \[0, 255\]"):
+        snap_labels(image, truth * 200, SnapConfig(radius=0.05))
