@@ -4,8 +4,9 @@ the corrections, confidence, and a folder that saves and reopens it.
 Every frame the user marks becomes an *annotated frame* (an anchor): its labels are what the marks made of it
 (:func:`~segmenters.interactive.seeded.segment_from_marks`) and are kept as given. :meth:`InteractiveSession.propagate`
 tracks every other frame from the nearest anchors on both sides and merges the two directions
-(:mod:`segmenters.interactive.propagation`): along DIS optical flow until the video's networks are trained, then
-both ways — the flow where it stayed reliable, the networks (LucidTracker's frame-by-frame tracking) where it broke.
+(:mod:`segmenters.interactive.propagation`): along DIS optical flow, each step snapped to its frame's edges
+(:mod:`segmenters.interactive.snapping`), until the video's networks are trained, then both ways — the flow where it
+stayed reliable, the networks (LucidTracker's frame-by-frame tracking) where it broke.
 Learning (:mod:`segmenters.interactive.learning`) dreams pairs from every anchor and trains the networks once from
 scratch, then fine-tunes them after each later interaction.
 
