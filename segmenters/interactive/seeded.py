@@ -200,7 +200,7 @@ def segment_from_marks(
 
     factor = _factor(seeds.shape, cfg)
     # The crop's rim must hold seeds at the working resolution so that every undecided pixel is near one.
-    rows, cols = _crop(unknown, pad=math.ceil(4 / factor))
+    rows, cols = padded_box(unknown, pad=math.ceil(4 / factor))
     evidence = _evidence(current, prior, ids, labels)
     # The random walker's colour models sample each label over the whole frame: the crop's rim samples it poorly.
     use_colours = cfg.method == "random_walker" and prior is None
@@ -328,8 +328,9 @@ def _evidence(
     return None
 
 
-def _crop(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
-    """Bounding box of ``mask``'s pixels grown by ``pad``, clipped to the frame."""
+def padded_box(mask: np.ndarray, pad: int) -> tuple[slice, slice]:
+    """``(rows, cols)`` slices of the bounding box of a non-empty ``bool (H, W)`` mask's pixels grown by ``pad``,
+    clipped to the frame."""
     ys = np.flatnonzero(mask.any(axis=1))
     xs = np.flatnonzero(mask.any(axis=0))
     height, width = mask.shape

@@ -5,9 +5,8 @@ sizes no dream of that frame holds. After a first pass over the video, a few tra
 through the video, where every object is still there — are taken as annotated with their predicted labels; pairs
 are dreamed from each (and from the annotated frame again, so it is not forgotten), the networks continue training
 from their weights on them, and the video is tracked again from the first frame learnt from (the frames before
-it keep the first pass's labels). Only the annotated frame's
-labels are ever given: the rest is the tracker's own (OnAVOS, Voigtlaender & Leibe 2017, adapts online to its own
-confident pixels; here to whole dreamed frames).
+it keep the first pass's labels). Only the annotated frame's labels are ever given: the rest is the tracker's own
+(OnAVOS, Voigtlaender & Leibe 2017, adapts online to its own confident pixels; here to whole dreamed frames).
 """
 
 from __future__ import annotations
