@@ -10,6 +10,7 @@ import torch
 from segmenters.lucid.boundary import BoundaryConfig, refine_boundary
 from segmenters.lucid.crops import Window, mask_window, paste_region
 from segmenters.lucid.inputs import MatchingContext, matching_inputs, network_inputs
+from segmenters.lucid.proposals import ProposalConfig
 from segmenters.lucid.samples import CropConfig
 from segmenters.matching.embedding import EmbeddingConfig
 from segmenters.matching.segmenter import MatchingSegmenter
@@ -39,6 +40,10 @@ class LucidModel:
         matching_cfg: its settings.
         flip: test-time augmentation: the appearance network and the boundary refiner average their probability
             with that of the mirrored input, mirrored back (:func:`~segmenters.training.predict_probability`).
+
+    Attributes:
+        proposals: the proposals' scoring tuned for this video (:mod:`segmenters.lucid.proposals`; the tracker
+            takes the tuned fields from it), or ``None``: the tracker's own settings.
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class LucidModel:
         self.crop, self.direction, self.device, self.batch_size = crop, direction, device, batch_size
         self.precision = precision
         self.postprocess = postprocess
+        self.proposals: ProposalConfig | None = None
         self.flip = flip
 
     @property

@@ -11,12 +11,17 @@ look-alike, onto an occluder or onto another object's place loses those pieces, 
 lost for that frame. A lost object is searched for in the whole frame: the largest region the embedding matches to
 it becomes its guidance for the network, and the network's mask there is kept if it scores, so an object that
 reappears after an occlusion, or left its window, is found again.
+
+The scoring's weights and thresholds are tuned per video on held-out dreams, like the post-processing
+(:func:`kept_pieces`): in a dreamed frame the simulated previous mask plays the warped previous mask, and the
+true labels say which pieces should have stayed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,6 +65,43 @@ class ProposalConfig:
     an occluder, is not taken for the object it happens to be least unlike."""
     min_area: float = 0.2
     """Smallest region (a fraction of the object's area in the annotated frame) taken as a re-detection."""
+
+
+PROPOSAL_GRID: dict[str, tuple[Any, ...]] = {
+    "flow_weight": (0.0, 0.25, 0.5, 1.0),
+    "keep": (0.0, 0.3, 0.5, 0.65, 0.8),
+    "continuing": (0.05, 0.1, 0.3),
+    "match_distance": (0.4, 0.5, 0.6, 0.7, 0.8, 1.0),
+    "growth_margin": (-1, 3, 8),
+    "exclusive": (False, True),
+}
+"""Values tried for each :class:`ProposalConfig` field (``match_weight`` stays: it sets the scores' scale)."""
+
+
+@dataclass(frozen=True)
+class ProposalFrame:
+    """A held-out dreamed frame as the proposals see it.
+
+    Attributes:
+        predicted: ``int32 (H, W)`` the model's post-processed labels, each object guided by its simulated previous
+            mask.
+        warped: ``int32 (H, W)`` those simulated previous labels (the warped previous labels of tracking).
+        distances: ``float32 (1 + K, h, w)`` matching distances as tracking scores them (background, then ``ids``).
+        labels: ``int32 (H, W)`` the true labels (void as background).
+        ids: the objects of the frame.
+    """
+
+    predicted: np.ndarray
+    warped: np.ndarray
+    distances: np.ndarray
+    labels: np.ndarray
+    ids: tuple[int, ...]
+
+
+def kept_pieces(frame: ProposalFrame, cfg: ProposalConfig) -> np.ndarray:
+    """``int32 (H, W)``: ``frame``'s predicted labels after :func:`keep_supported` with ``cfg`` (the labels a tuning
+    of the scoring scores, :func:`~segmenters.postprocess.tuning.tune_on_frames`)."""
+    return keep_supported(frame.predicted, frame.distances, frame.warped, frame.ids, cfg)
 
 
 def nearest_labels(distances: np.ndarray, ids: Sequence[int], max_distance: float = 1.0) -> np.ndarray:

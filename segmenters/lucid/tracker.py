@@ -39,7 +39,15 @@ from segmenters.lucid.adaptation import AdaptationConfig, adaptation_frames, obj
 from segmenters.lucid.boundary import BoundaryConfig, BoundarySamples
 from segmenters.lucid.inputs import MatchingContext, dilate, motion_channels, warp_guidance
 from segmenters.lucid.model import LucidModel
-from segmenters.lucid.proposals import ProposalConfig, keep_supported, nearest_labels, redetect
+from segmenters.lucid.proposals import (
+    PROPOSAL_GRID,
+    ProposalConfig,
+    ProposalFrame,
+    keep_supported,
+    kept_pieces,
+    nearest_labels,
+    redetect,
+)
 from segmenters.lucid.samples import (
     CropConfig,
     CropSamples,
@@ -68,7 +76,7 @@ from segmenters.matching.segmenter import (
 from segmenters.networks import UNet, UNetConfig, build_unet
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess import PostProcessConfig
-from segmenters.postprocess.tuning import DEFAULT_GRID, coordinate_search
+from segmenters.postprocess.tuning import DEFAULT_GRID, postprocessed, tune_on_frames
 from segmenters.tracking import annotated_first_frame, describe_stage_times
 from segmenters.training import (
     TrainConfig,
@@ -116,6 +124,10 @@ class TuningConfig:
     fits their noise)."""
     grid: dict[str, tuple[Any, ...]] = field(default_factory=lambda: dict(DEFAULT_GRID))
     """Values tried per :class:`~segmenters.postprocess.PostProcessConfig` field."""
+    proposals: bool = True
+    """With the proposals on, also choose their scoring on the held-out dreams, after the post-processing."""
+    proposal_grid: dict[str, tuple[Any, ...]] = field(default_factory=lambda: dict(PROPOSAL_GRID))
+    """Values tried per :class:`~segmenters.lucid.proposals.ProposalConfig` field."""
 
 
 @dataclass(frozen=True)
@@ -180,8 +192,8 @@ class LucidConfig:
     """Online adaptation (:mod:`segmenters.lucid.adaptation`): learn from the first pass's own frames, then track
     again."""
     checkpoints: str | None = None
-    """Folder of per-video checkpoints ``<folder>/<video>-<settings digest>.pt`` and tuned post-processing (resumed,
-    and reused when finished); null: none."""
+    """Folder of per-video checkpoints ``<folder>/<video>-<settings digest>.pt`` and tuned post-processing and
+    proposals' scoring (resumed, and reused when finished); null: none."""
     progress: bool = True
 
 
@@ -409,59 +421,108 @@ class LucidTracker:
             scene, dream_cfg, cfg.pairs, cfg.seed, video, cfg.flow, cfg.track.dis_preset, cfg.progress
         )
 
-    def _tuning_path(self, video: str) -> Path | None:
-        """``<checkpoints>/<video>-<digest of the training and tuning settings>.postprocess.json``."""
+    def _tuning_path(self, video: str, kind: str = "postprocess") -> Path | None:
+        """``<checkpoints>/<video>-<digest of the training and tuning settings>.<kind>.json`` (``kind``:
+        ``postprocess`` or ``proposals``)."""
         if self.cfg.checkpoints is None:
             return None
-        settings = [
+        tuning = asdict(self.cfg.tuning)
+        proposals = {name: tuning.pop(name) for name in ("proposals", "proposal_grid")}
+        settings: list[Any] = [
             *(auxiliary_settings(self.cfg, name) for name in AUXILIARY),
             asdict(self.cfg.postprocess),
-            asdict(self.cfg.tuning),
+            tuning,
             # The one tracking setting that changes the probabilities the tuning sees.
             {"flip": self.cfg.track.flip},
         ]
-        return Path(self.cfg.checkpoints) / f"{video}-{_digest(json.dumps(settings))}.postprocess.json"
+        if kind == "proposals":
+            # Not the re-detection's settings: a held-out frame never has a lost object.
+            settings += [proposals, asdict(replace(self.cfg.proposals, redetect=True, min_area=0.0))]
+        return Path(self.cfg.checkpoints) / f"{video}-{_digest(json.dumps(settings))}.{kind}.json"
 
-    def _saved_tuning(self, video: str) -> PostProcessConfig | None:
-        """The post-processing tuned earlier with these settings (beside the checkpoint), if any."""
-        path = self._tuning_path(video)
-        if path is None or not path.is_file():
-            return None
-        return from_container(PostProcessConfig, json.loads(path.read_text())["postprocess"], str(path))
+    def _tunes_proposals(self) -> bool:
+        tuning = self.cfg.tuning
+        return tuning.enabled and tuning.proposals and self._wanted("matching")
+
+    def _saved_tuning(self, video: str) -> tuple[PostProcessConfig | None, ProposalConfig | None]:
+        """The post-processing and the proposals' scoring tuned earlier with these settings (beside the checkpoint):
+        each ``None`` when missing, or not tuned."""
+        saved: list[Any] = []
+        for kind, schema in (("postprocess", PostProcessConfig), ("proposals", ProposalConfig)):
+            path = self._tuning_path(video, kind)
+            wanted = self.cfg.tuning.enabled and (kind == "postprocess" or self._tunes_proposals())
+            if not wanted or path is None or not path.is_file():
+                saved.append(None)
+            else:
+                saved.append(from_container(schema, json.loads(path.read_text())[kind], str(path)))
+        return saved[0], saved[1]
 
     def _tune(
         self, model: LucidModel, pairs: Any, video: str, reference: tuple[np.ndarray, np.ndarray]
-    ) -> PostProcessConfig:
+    ) -> tuple[PostProcessConfig, ProposalConfig | None]:
+        """The post-processing and (with the proposals on and ``tuning.proposals``) the proposals' scoring chosen on
+        the held-out dreams ``pairs``, each written beside the checkpoint."""
         cfg = self.cfg
         if len(pairs) == 0:
             raise InputError("tracker.holdout", "no held-out dream to tune on", "holdout > 0, or tuning.enabled=false")
         grid = dict(cfg.tuning.grid)
         if model.motion is None:
             grid.pop("appearance_weight", None)  # nothing to fuse
-        frames = validation_frames(model, pairs, cfg.track.dis_preset, reference)
-        result = coordinate_search(
-            frames, cfg.postprocess, grid, cfg.tuning.sweeps, cfg.progress, cfg.tuning.min_frames
+        matcher = None
+        if self._tunes_proposals() and model.embedding is not None:
+            matcher = ReferenceMatcher.from_frame(
+                model.embedding, model.matching_cfg, *reference, model.device, model.precision
+            )
+        local = cfg.proposals.local_radius if cfg.proposals.local else None
+        frames = validation_frames(model, pairs, cfg.track.dis_preset, reference, matcher, local)
+        post = self._choose(video, "postprocess", frames, cfg.postprocess, grid, postprocessed)
+        if matcher is None:
+            return post, None
+        scored = [
+            ProposalFrame(postprocessed(f, post), f.guidance, f.distances, f.labels, f.ids)
+            for f in frames
+            if f.guidance is not None and f.distances is not None
+        ]
+        return post, self._choose(video, "proposals", scored, cfg.proposals, cfg.tuning.proposal_grid, kept_pieces)
+
+    def _choose(
+        self,
+        video: str,
+        kind: str,
+        frames: Sequence[Any],
+        start: Any,
+        grid: dict[str, tuple[Any, ...]],
+        predict: Callable[[Any, Any], np.ndarray],
+    ) -> Any:
+        """The ``kind`` settings (``postprocess`` or ``proposals``) chosen on ``frames`` from ``start``, logged and
+        written beside the checkpoint."""
+        tuning = self.cfg.tuning
+        what = "post-processing" if kind == "postprocess" else "proposals' scoring"
+        result = tune_on_frames(
+            frames, start, grid, predict, tuning.sweeps, self.cfg.progress, tuning.min_frames, f"tune {what}"
         )
-        if len(frames) < cfg.tuning.min_frames:
+        if len(frames) < tuning.min_frames:
             log.warning(
-                "%s: %d held-out frames, fewer than tuning.min_frames=%d: post-processing kept as configured",
+                "%s: %d held-out frames, fewer than tuning.min_frames=%d: %s kept as configured",
                 video,
                 len(frames),
-                cfg.tuning.min_frames,
+                tuning.min_frames,
+                what,
             )
         log.info(
-            "%s: post-processing tuned on %d held-out frames in %.1f s: J&F %.3f -> %.3f (%s)",
+            "%s: %s tuned on %d held-out frames in %.1f s: J&F %.3f -> %.3f (%s)",
             video,
+            what,
             len(frames),
             result.seconds,
             result.start_score,
             result.score,
             result.best,
         )
-        path = self._tuning_path(video)
+        path = self._tuning_path(video, kind)
         if path is not None:
             with atomic_path(path) as tmp:
-                tmp.write_text(json.dumps(result.to_json(), indent=1))
+                tmp.write_text(json.dumps(result.to_json(kind), indent=1))
         return result.best
 
     def _reference(self, image: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -481,10 +542,11 @@ class LucidTracker:
         networks = build_networks(cfg)
         checkpoint = self._checkpoint_path(video)
         finished = self._finished_checkpoint(checkpoint)
-        tuned = self._saved_tuning(video) if cfg.tuning.enabled else None
+        tuned, scoring = self._saved_tuning(video)
+        untuned = cfg.tuning.enabled and (tuned is None or (self._tunes_proposals() and scoring is None))
         pairs: Any = []
         auxiliary_finished = self.cfg.checkpoints is not None and self._auxiliary_finished(video)
-        if finished is None or not auxiliary_finished or (cfg.tuning.enabled and tuned is None):
+        if finished is None or not auxiliary_finished or untuned:
             with timed(times, "dream"):
                 pairs = self._training_pairs(image, labels, video)
         training, held_out = split_pairs(len(pairs), cfg.holdout, cfg.seed) if len(pairs) else ([], [])
@@ -511,10 +573,11 @@ class LucidTracker:
         auxiliary = self._auxiliary_networks(PairSubset(pairs, training), device, precision, video)
         model = build_model(cfg, networks, auxiliary)
         if cfg.tuning.enabled:
-            if tuned is None:
+            if untuned:
                 with timed(times, "tune"):
-                    tuned = self._tune(model, PairSubset(pairs, held_out), video, (image, labels))
-            model.postprocess = tuned
+                    tuned, scoring = self._tune(model, PairSubset(pairs, held_out), video, (image, labels))
+            assert tuned is not None
+            model.postprocess, model.proposals = tuned, scoring
         return model
 
     def follow(
@@ -533,6 +596,10 @@ class LucidTracker:
         its previous mask are dropped, and lost objects are searched for in the whole frame
         (:mod:`segmenters.lucid.proposals`)."""
         tcfg, pcfg = self.cfg.track, self.cfg.proposals
+        if pcfg.enabled and model.proposals is not None:
+            # The fields the tuning chooses come from the video's model; the others (switches) from the tracker.
+            tuned = {name: getattr(model.proposals, name) for name in self.cfg.tuning.proposal_grid}
+            pcfg = replace(pcfg, **tuned)
         ids = object_ids(first_labels)
         matcher = None
         if model.embedding is not None and pcfg.enabled:

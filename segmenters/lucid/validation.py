@@ -1,4 +1,4 @@
-"""Held-out dreamed frames as the tracker would see them, for tuning the post-processing."""
+"""Held-out dreamed frames as the tracker would see them, for tuning the post-processing and the proposals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from foundation.io import VOID
 from segmenters.lucid.inputs import MatchingContext
 from segmenters.lucid.model import LucidModel
 from segmenters.lucid.samples import TrainingPair
+from segmenters.matching.embedding import ReferenceMatcher, resize_labels
 from segmenters.optical_flow import dis_flow
 from segmenters.postprocess.tuning import ValidationFrame
 
@@ -19,11 +20,17 @@ def validation_frames(
     pairs: Sequence[TrainingPair],
     dis_preset: str,
     reference: tuple[np.ndarray, np.ndarray] | None = None,
+    matcher: ReferenceMatcher | None = None,
+    local_radius: int | None = None,
 ) -> list[ValidationFrame]:
     """Both frames of each held-out pair: the networks see each object's simulated previous mask as guidance and
     the DIS flow to the other frame of the pair (estimated, as on real frames, whatever the training flow); with
     matching maps, the annotated frame and its labels (``reference``) and the pair's other frame as the previous
-    one, as in training."""
+    one, as in training.
+
+    With ``matcher`` (the annotated frame's banks) each frame also keeps its guidance and its matching distances as
+    the proposals score them: global, or with ``local_radius`` the nearer of the global and the local match to the
+    pair's other frame and its simulated previous mask (the previous frame and prediction of tracking)."""
     frames = []
     for pair in pairs:
         for index in (0, 1):
@@ -41,5 +48,30 @@ def validation_frames(
                     raise ValueError("an appearance network with matching maps is validated against a reference")
                 context = MatchingContext(*reference, other, pair.prev[1 - index])
             objects = tuple(model.object_probabilities(image, flow, guidance, ids, context))
-            frames.append(ValidationFrame(image=image, labels=labels, objects=objects))
+            if matcher is None:
+                frames.append(ValidationFrame(image, labels, objects))
+                continue
+            previous = pair.prev[index].astype(np.int32)
+            previous[previous == VOID] = 0
+            distances = _scoring_distances(matcher, image, other, pair.prev[1 - index], ids, local_radius)
+            frames.append(ValidationFrame(image, labels, objects, previous, distances))
     return frames
+
+
+def _scoring_distances(
+    matcher: ReferenceMatcher,
+    image: np.ndarray,
+    previous: np.ndarray,
+    previous_labels: np.ndarray,
+    ids: Sequence[int],
+    local_radius: int | None,
+) -> np.ndarray:
+    """``float32 (1 + K, h, w)``: ``image``'s global matching distances, with ``local_radius`` the nearer of them and
+    the local ones to the objects of ``previous_labels`` in the frame ``previous``, as tracking scores proposals."""
+    embedding = matcher.embed(image)
+    distances = matcher.distances(embedding, ids)
+    if local_radius is not None:
+        small = resize_labels(previous_labels, tuple(embedding.shape[1:]))
+        local = matcher.local_distances(embedding, matcher.embed(previous), small, ids, local_radius)
+        distances[1:] = distances[1:].minimum(local)
+    return distances.cpu().numpy()

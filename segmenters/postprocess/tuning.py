@@ -1,4 +1,5 @@
-"""Choosing the post-processing on held-out dreams: coordinate search maximising the DAVIS J&F.
+"""Choosing settings on held-out dreams: coordinate search maximising the DAVIS J&F (the post-processing here, the
+proposals' scoring in :mod:`segmenters.lucid.proposals`).
 
 The frames scored here are dreamed frames kept out of training, with their true labels; real frames past the
 annotated one are never used.
@@ -7,9 +8,9 @@ annotated one are never used.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 from tqdm import tqdm
@@ -27,30 +28,52 @@ DEFAULT_GRID: dict[str, tuple[Any, ...]] = {
 }
 """Values tried for each :class:`PostProcessConfig` field."""
 
+Settings = TypeVar("Settings")
+"""A frozen settings dataclass (hashable: each value is scored once)."""
+Frame = TypeVar("Frame", bound="ScoredFrame")
+
+
+class ScoredFrame(Protocol):
+    """A held-out frame a tuning scores: its true ``labels int32 (H, W)`` and the ``ids`` of its objects."""
+
+    labels: np.ndarray
+
+    @property
+    def ids(self) -> tuple[int, ...]: ...
+
 
 @dataclass(frozen=True)
 class ValidationFrame:
     """A held-out dreamed frame: ``image uint8 (H, W, 3)``, its true ``labels int32 (H, W)`` (void ignored as
-    background) and the networks' probabilities for each object given its simulated previous mask."""
+    background) and the networks' probabilities for each object given its simulated previous mask; for tuning the
+    proposals also that mask (``guidance int32 (H, W)``) and the frame's matching distances (``distances float32
+    (1 + K, h, w)``: background, then the objects)."""
 
     image: np.ndarray
     labels: np.ndarray
     objects: tuple[ObjectProbabilities, ...]
+    guidance: np.ndarray | None = None
+    distances: np.ndarray | None = None
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return tuple(obj.id for obj in self.objects)
 
 
 @dataclass(frozen=True)
-class TuningResult:
-    """The chosen configuration, its J&F and the starting one's on the validation frames, and what it cost."""
+class TuningResult(Generic[Settings]):
+    """The chosen settings, their J&F and the starting ones' on the validation frames, and what it cost."""
 
-    best: PostProcessConfig
+    best: Settings
     score: float
     start_score: float
     evaluations: int
     seconds: float
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, key: str = "postprocess") -> dict[str, Any]:
+        """The result, with the chosen settings' fields under ``key``."""
         return {
-            "postprocess": {f.name: getattr(self.best, f.name) for f in fields(self.best)},
+            key: {f.name: getattr(self.best, f.name) for f in fields(self.best)},  # type: ignore[arg-type]
             "validation_jf": self.score,
             "validation_jf_untuned": self.start_score,
             "evaluations": self.evaluations,
@@ -58,48 +81,73 @@ class TuningResult:
         }
 
 
-def mean_jf(frames: Sequence[ValidationFrame], cfg: PostProcessConfig) -> float:
-    """Mean of ``(J + F) / 2`` over every object of every frame, post-processed with ``cfg``."""
-    scores = []
-    for frame in frames:
-        labels = postprocess(frame.image, frame.objects, cfg, frame.labels.shape)
-        ids = np.array([obj.id for obj in frame.objects])
-        predicted = labels[None] == ids[:, None, None]
-        truth = frame.labels[None] == ids[:, None, None]
-        scores.append((jaccard(predicted, truth) + boundary_f(predicted, truth)) / 2)
+def labels_jf(labels: np.ndarray, truth: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+    """``float (K,)``: ``(J + F) / 2`` of each object ``ids[k]`` in ``labels`` against ``truth`` (``int (H, W)``)."""
+    index = np.asarray(ids)[:, None, None]
+    predicted, expected = labels[None] == index, truth[None] == index
+    return (jaccard(predicted, expected) + boundary_f(predicted, expected)) / 2
+
+
+def frames_jf(frames: Sequence[Frame], cfg: Settings, predict: Callable[[Frame, Settings], np.ndarray]) -> float:
+    """Mean ``(J + F) / 2`` over every object of every frame, each frame's labels made by ``predict(frame, cfg)``
+    (``int32 (H, W)``) and scored against its true ``labels`` for its ``ids``."""
+    scores = [labels_jf(predict(frame, cfg), frame.labels, frame.ids) for frame in frames]
     return float(np.concatenate(scores).mean()) if scores else float("nan")
 
 
-def coordinate_search(
-    frames: Sequence[ValidationFrame],
-    start: PostProcessConfig,
-    grid: Mapping[str, Sequence[Any]] = DEFAULT_GRID,
+def tune_on_frames(
+    frames: Sequence[Frame],
+    start: Settings,
+    grid: Mapping[str, Sequence[Any]],
+    predict: Callable[[Frame, Settings], np.ndarray],
     sweeps: int = 2,
     progress: bool = False,
     min_frames: int = 1,
-) -> TuningResult:
-    """Tune one field at a time over its ``grid`` values, the others fixed, for ``sweeps`` rounds (or until a round
-    changes nothing). A value replaces the current one only if it scores strictly higher, so ties keep ``start``.
+    desc: str = "tune",
+) -> TuningResult[Settings]:
+    """The settings that maximise :func:`frames_jf` on ``frames``, by :func:`coordinate_search` from ``start``.
 
     With fewer than ``min_frames`` frames ``start`` is kept untried: a choice made on a handful of frames fits their
     noise (on the embedded clip's 4 held-out frames it widened the seed spread, ``benchmarks/embedded_spread.py``).
     """
-    unknown = set(grid) - {f.name for f in fields(PostProcessConfig)}
-    if unknown:
-        raise ValueError(f"unknown post-processing fields in the grid: {sorted(unknown)}")
-    started = time.perf_counter()
-    scores: dict[PostProcessConfig, float] = {}
+    enough = len(frames) >= min_frames
+    return coordinate_search(lambda cfg: frames_jf(frames, cfg, predict), start, grid, sweeps, progress, desc, enough)
 
-    def score(cfg: PostProcessConfig) -> float:
+
+def postprocessed(frame: ValidationFrame, cfg: PostProcessConfig) -> np.ndarray:
+    """``int32 (H, W)``: ``frame``'s labels post-processed with ``cfg``."""
+    return postprocess(frame.image, frame.objects, cfg, frame.labels.shape)
+
+
+def coordinate_search(
+    objective: Callable[[Settings], float],
+    start: Settings,
+    grid: Mapping[str, Sequence[Any]],
+    sweeps: int = 2,
+    progress: bool = False,
+    desc: str = "tune",
+    search: bool = True,
+) -> TuningResult[Settings]:
+    """Maximise ``objective`` over the fields of the frozen dataclass ``start`` named in ``grid``: one field at a
+    time over its values, the others fixed, for ``sweeps`` rounds (or until a round changes nothing). A value replaces
+    the current one only if it scores strictly higher, so ties keep ``start``; ``search=False`` keeps ``start``
+    untried. Each setting is scored once."""
+    unknown = set(grid) - {f.name for f in fields(start)}  # type: ignore[arg-type]
+    if unknown:
+        raise ValueError(f"unknown {type(start).__name__} fields in the grid: {sorted(unknown)}")
+    started = time.perf_counter()
+    scores: dict[Settings, float] = {}
+
+    def score(cfg: Settings) -> float:
         if cfg not in scores:
-            scores[cfg] = mean_jf(frames, cfg)
+            scores[cfg] = objective(cfg)
         return scores[cfg]
 
     best = start
-    if len(frames) < min_frames:
+    if not search:
         return TuningResult(best, score(best), score(best), len(scores), time.perf_counter() - started)
     total = sweeps * sum(len(values) for values in grid.values())
-    with tqdm(total=total, desc="tune post-processing", unit="setting", leave=False, disable=not progress) as bar:
+    with tqdm(total=total, desc=desc, unit="setting", leave=False, disable=not progress) as bar:
         for _ in range(sweeps):
             before = best
             for name, values in grid.items():

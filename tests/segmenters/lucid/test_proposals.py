@@ -6,7 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from segmenters.lucid.proposals import ProposalConfig, keep_supported, nearest_labels, piece_scores, redetect
+from segmenters.lucid.proposals import (
+    PROPOSAL_GRID,
+    ProposalConfig,
+    ProposalFrame,
+    keep_supported,
+    kept_pieces,
+    nearest_labels,
+    piece_scores,
+    redetect,
+)
+from segmenters.postprocess.tuning import frames_jf, tune_on_frames
 
 
 def test_nearest_labels_name_the_closest_of_background_and_objects() -> None:
@@ -151,3 +161,39 @@ def test_growth_onto_what_does_not_look_like_the_object_is_cut() -> None:
     assert (kept[1:5, 1:20] == 1).all() and (kept[1:5, 20:29] == 0).all()
     off = ProposalConfig(keep=0.5, growth_margin=-1)
     assert (keep_supported(labels, as_distances(matched, [1]), warped, [1], off)[1:5, 20:29] == 1).all()
+
+
+def _frame(labels: np.ndarray, warped: np.ndarray, object_distance: np.ndarray, truth: np.ndarray) -> ProposalFrame:
+    """A one-object frame whose background distance is 0.8 everywhere (nothing is matched to the background)."""
+    distances = np.stack([np.full(labels.shape, 0.8, np.float32), object_distance.astype(np.float32)])
+    return ProposalFrame(labels, warped, distances, truth, (1,))
+
+
+def proposal_jf(frames: list[ProposalFrame], cfg: ProposalConfig) -> float:
+    return frames_jf(frames, cfg, kept_pieces)
+
+
+def test_tuning_on_frames_finds_a_scoring_that_keeps_the_true_pieces_and_drops_the_false_ones() -> None:
+    # A: the object's predicted mask continues its previous mask and matches it at distance 0.3 (similarity 0.7).
+    truth_a = np.zeros((30, 30), np.int32)
+    truth_a[5:15, 5:15] = 1
+    frame_a = _frame(truth_a.copy(), truth_a.copy(), np.where(truth_a == 1, 0.3, 1.0), truth_a)
+    # B: the object has left (its previous mask was at the top left); the prediction is a piece elsewhere, matched
+    # at 0.55 (similarity 0.45) and outside the previous mask: it should go.
+    warped_b, labels_b = np.zeros((30, 30), np.int32), np.zeros((30, 30), np.int32)
+    warped_b[0:4, 0:4] = 1
+    labels_b[20:28, 20:28] = 1
+    frame_b = _frame(labels_b, warped_b, np.where(labels_b == 1, 0.55, 1.0), np.zeros((30, 30), np.int32))
+    frames = [frame_a, frame_b]
+    start = ProposalConfig(enabled=True, keep=0.8, flow_weight=0.0)  # drops A's true piece, keeps nothing of B
+    assert proposal_jf([frame_a], start) == 0.0 and proposal_jf([frame_b], start) == 1.0
+    result = tune_on_frames(frames, start, PROPOSAL_GRID, kept_pieces)
+    assert result.start_score == pytest.approx(0.5) and result.score == pytest.approx(1.0)
+    assert result.score == pytest.approx(proposal_jf(frames, result.best))
+    assert proposal_jf([frame_a], result.best) == 1.0 and proposal_jf([frame_b], result.best) == 1.0
+    assert result.best.enabled and result.best.match_weight == start.match_weight  # only the grid's fields move
+    # Too few frames: the starting scoring is kept, untried; a field that is not the scoring's is refused.
+    few = tune_on_frames(frames, start, PROPOSAL_GRID, kept_pieces, min_frames=3)
+    assert few.best == start and few.score == few.start_score == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="unknown ProposalConfig fields"):
+        tune_on_frames(frames, start, {"threshold": (0.5,)}, kept_pieces)

@@ -23,6 +23,7 @@ from segmenters.baselines import FlowTracker
 from segmenters.demo import lucid_settings
 from segmenters.lucid import tracker as tracker_module
 from segmenters.lucid.adaptation import adaptation_frames, objects_present
+from segmenters.lucid.proposals import ProposalConfig
 from segmenters.lucid.tracker import LucidTracker, build_model, checkpoint_settings
 from segmenters.networks import UNet
 from segmenters.postprocess import PostProcessConfig
@@ -246,6 +247,35 @@ def test_tuned_post_processing_is_used_and_can_be_switched_off(embedded: Any, tm
     assert saved["validation_jf"] >= saved["validation_jf_untuned"] and saved["evaluations"] > 10
     with pytest.raises(InputError, match="holdout"):
         LucidTracker(**{**TINY, "holdout": 0.0}).fit(frames[0], first)
+
+
+def test_the_proposals_scoring_is_tuned_on_the_dreams_saved_and_used_when_tracking(
+    embedded: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames, first = embedded.frames[:3], embedded.labels[0]
+    # A start the tuning must move: keep=1.5 drops every piece of every object.
+    settings = {**TINY, "pairs": 8, "proposals": {"enabled": True, "keep": 1.5}, "checkpoints": str(tmp_path)}
+    tracker = LucidTracker(**settings)
+    model = tracker.fit(frames[0], first, "clip")
+    (path,) = tmp_path.glob("clip-*.proposals.json")
+    saved = json.loads(path.read_text())
+    assert model.proposals == ProposalConfig(**saved["proposals"]) and model.proposals.keep < 1.5
+    assert saved["validation_jf"] > saved["validation_jf_untuned"]
+    used: list[ProposalConfig] = []
+    real = tracker_module.keep_supported
+    monkeypatch.setattr(tracker_module, "keep_supported", lambda *a: used.append(a[-1]) or real(*a))
+    switched = LucidTracker(**{**settings, "proposals": {**settings["proposals"], "redetect": False}})
+    again = switched.fit(frames[0], first, "clip")
+    assert switched.stage_times["clip"]["tune"] == 0.0 and again.proposals == model.proposals  # read back
+    list(switched.follow(again, frames[0], frames[1:], first))
+    # The tuned fields come from the model, the switches from the tracker.
+    assert used and all(c.keep == model.proposals.keep and not c.redetect for c in used)
+    off = LucidTracker(**{**settings, "tuning": {"min_frames": 1, "proposals": False}}).fit(frames[0], first, "c")
+    assert off.proposals is None
+    # The post-processing's tuning does not depend on the proposals' settings: its saved choice stays valid.
+    other = LucidTracker(**{**settings, "proposals": {"enabled": True, "keep": 0.5}, "tuning": {"min_frames": 1}})
+    assert other._tuning_path("clip") == tracker._tuning_path("clip")
+    assert other._tuning_path("clip", "proposals") != tracker._tuning_path("clip", "proposals")
 
 
 def test_the_motion_network_does_not_change_the_appearance_network(embedded: Any) -> None:

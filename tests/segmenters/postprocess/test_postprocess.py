@@ -8,7 +8,7 @@ import pytest
 from segmenters.postprocess import ObjectProbabilities, PostProcessConfig, postprocess
 from segmenters.postprocess.functional import fill_holes, guided_filter, recalibrate, remove_small_components
 from segmenters.postprocess.refine import clean_labels
-from segmenters.postprocess.tuning import ValidationFrame, coordinate_search, mean_jf
+from segmenters.postprocess.tuning import ValidationFrame, frames_jf, postprocessed, tune_on_frames
 
 FULL = np.s_[0:40, 0:40]
 
@@ -91,7 +91,7 @@ def test_postprocess_fuses_with_the_weight_and_thresholds() -> None:
     assert (postprocess(np.zeros((40, 40, 3), np.uint8), objects, high, shape) == 0).all()
 
 
-def test_coordinate_search_finds_the_planted_threshold_and_weight() -> None:
+def test_tuning_on_frames_finds_the_planted_threshold_and_weight() -> None:
     rng = np.random.default_rng(0)
     frames = []
     for _ in range(3):
@@ -100,14 +100,14 @@ def test_coordinate_search_finds_the_planted_threshold_and_weight() -> None:
         frames.append(_frame(rng.uniform(0, 1, (40, 40)).astype(np.float32), p, truth))  # appearance is noise
     start = PostProcessConfig()
     grid = {"appearance_weight": (0.0, 0.5, 1.0), "threshold": (0.5, 0.7)}
-    result = coordinate_search(frames, start, grid)
+    result = tune_on_frames(frames, start, grid, postprocessed)
     assert result.best.appearance_weight == 0.0 and result.best.threshold == 0.7
     assert result.score == pytest.approx(1.0) and result.start_score < 0.8
-    assert result.score == pytest.approx(mean_jf(frames, result.best))
+    assert result.score == pytest.approx(frames_jf(frames, result.best, postprocessed))
     # a grid that cannot help keeps the starting values
-    assert coordinate_search(frames, start, {"fill_holes": (0.0,)}).best == start
+    assert tune_on_frames(frames, start, {"fill_holes": (0.0,)}, postprocessed).best == start
     # too few frames to tune on: the starting values are kept, untried
-    few = coordinate_search(frames, start, grid, min_frames=4)
-    assert few.best == start and few.score == few.start_score == pytest.approx(mean_jf(frames, start))
+    few = tune_on_frames(frames, start, grid, postprocessed, min_frames=4)
+    assert few.best == start and few.score == few.start_score == pytest.approx(frames_jf(frames, start, postprocessed))
     with pytest.raises(ValueError, match="unknown"):
-        coordinate_search(frames, start, {"colour": (1,)})
+        tune_on_frames(frames, start, {"colour": (1,)}, postprocessed)
