@@ -19,19 +19,15 @@ from dreaming.synthesis.samples import make_clip
 from foundation.settings import parse_with_overrides
 from foundation.tables import to_markdown
 from segmenters.demo import CLIP, lucid_settings
-from segmenters.evaluation.metrics import boundary_f, jaccard
 from segmenters.lucid.tracker import LucidTracker
+from segmenters.postprocess.tuning import labels_jf
 
 OCCLUDED = (8, 14)
 
 
 def mean_jf(labels: list[np.ndarray], truth: list[np.ndarray]) -> float:
     """J&F over frames 1.. and objects 1..3."""
-    ids = np.arange(1, 4)[:, None, None]
-    scores = [
-        (jaccard(p[None] == ids, t[None] == ids) + boundary_f(p[None] == ids, t[None] == ids)) / 2
-        for p, t in zip(labels[1:], truth[1:], strict=True)
-    ]
+    scores = [labels_jf(p, t, (1, 2, 3)) for p, t in zip(labels[1:], truth[1:], strict=True)]
     return float(np.mean(scores))
 
 
