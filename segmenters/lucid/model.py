@@ -12,7 +12,7 @@ from segmenters.lucid.crops import Window, mask_window, paste_region
 from segmenters.lucid.inputs import MatchingContext, matching_inputs, network_inputs
 from segmenters.lucid.proposals import ProposalConfig
 from segmenters.lucid.samples import CropConfig
-from segmenters.matching.embedding import EmbeddingConfig
+from segmenters.matching.embedding import EmbeddingConfig, ReferenceMatcher
 from segmenters.matching.segmenter import MatchingSegmenter
 from segmenters.networks import UNet
 from segmenters.postprocess import ObjectProbabilities, PostProcessConfig, postprocess
@@ -74,6 +74,14 @@ class LucidModel:
         self.postprocess = postprocess
         self.proposals: ProposalConfig | None = None
         self.flip = flip
+
+    def reference_matcher(self, image: np.ndarray, labels: np.ndarray) -> ReferenceMatcher:
+        """Global matching against the annotated ``image`` (``uint8 (H, W, 3)``) and its ``labels`` (``int (H, W)``)
+        with the video's embedding (which must exist)."""
+        assert self.embedding is not None
+        return ReferenceMatcher.from_frame(
+            self.embedding, self.matching_cfg, image, labels, self.device, self.precision
+        )
 
     @property
     def matching(self) -> bool:

@@ -104,6 +104,14 @@ def kept_pieces(frame: ProposalFrame, cfg: ProposalConfig) -> np.ndarray:
     return keep_supported(frame.predicted, frame.distances, frame.warped, frame.ids, cfg)
 
 
+def nearer_match(distances: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """``float (1 + K, h, w)``: global matching ``distances`` (background, then the objects) with each object's the
+    nearer of its global and its ``local`` match (``(K, h, w)``, FEELVOS's local matching to the previous frame)."""
+    out = distances.copy()
+    out[1:] = np.minimum(distances[1:], local)
+    return out
+
+
 def nearest_labels(distances: np.ndarray, ids: Sequence[int], max_distance: float = 1.0) -> np.ndarray:
     """``int32 (h, w)``: for global matching ``distances`` (``(1 + K, h, w)``: background, then the objects ``ids``),
     the id of the nearest, 0 for the background and for pixels whose nearest lies at ``max_distance`` or farther."""

@@ -45,6 +45,7 @@ from segmenters.lucid.proposals import (
     ProposalFrame,
     keep_supported,
     kept_pieces,
+    nearer_match,
     nearest_labels,
     redetect,
 )
@@ -62,7 +63,6 @@ from segmenters.lucid.validation import validation_frames
 from segmenters.matching.embedding import (
     EmbeddingConfig,
     EmbeddingSamples,
-    ReferenceMatcher,
     build_embedding,
     nearest_neighbour_loss,
     resize_labels,
@@ -444,18 +444,12 @@ class LucidTracker:
         tuning = self.cfg.tuning
         return tuning.enabled and tuning.proposals and self._wanted("matching")
 
-    def _saved_tuning(self, video: str) -> tuple[PostProcessConfig | None, ProposalConfig | None]:
-        """The post-processing and the proposals' scoring tuned earlier with these settings (beside the checkpoint):
-        each ``None`` when missing, or not tuned."""
-        saved: list[Any] = []
-        for kind, schema in (("postprocess", PostProcessConfig), ("proposals", ProposalConfig)):
-            path = self._tuning_path(video, kind)
-            wanted = self.cfg.tuning.enabled and (kind == "postprocess" or self._tunes_proposals())
-            if not wanted or path is None or not path.is_file():
-                saved.append(None)
-            else:
-                saved.append(from_container(schema, json.loads(path.read_text())[kind], str(path)))
-        return saved[0], saved[1]
+    def _saved_tuning(self, video: str, kind: str, schema: type) -> Any:
+        """The ``kind`` settings (a ``schema``) tuned earlier with these settings (beside the checkpoint), if any."""
+        path = self._tuning_path(video, kind)
+        if path is None or not path.is_file():
+            return None
+        return from_container(schema, json.loads(path.read_text())[kind], str(path))
 
     def _tune(
         self, model: LucidModel, pairs: Any, video: str, reference: tuple[np.ndarray, np.ndarray]
@@ -470,9 +464,7 @@ class LucidTracker:
             grid.pop("appearance_weight", None)  # nothing to fuse
         matcher = None
         if self._tunes_proposals() and model.embedding is not None:
-            matcher = ReferenceMatcher.from_frame(
-                model.embedding, model.matching_cfg, *reference, model.device, model.precision
-            )
+            matcher = model.reference_matcher(*reference)
         local = cfg.proposals.local_radius if cfg.proposals.local else None
         frames = validation_frames(model, pairs, cfg.track.dis_preset, reference, matcher, local)
         post = self._choose(video, "postprocess", frames, cfg.postprocess, grid, postprocessed)
@@ -542,7 +534,8 @@ class LucidTracker:
         networks = build_networks(cfg)
         checkpoint = self._checkpoint_path(video)
         finished = self._finished_checkpoint(checkpoint)
-        tuned, scoring = self._saved_tuning(video)
+        tuned = self._saved_tuning(video, "postprocess", PostProcessConfig) if cfg.tuning.enabled else None
+        scoring = self._saved_tuning(video, "proposals", ProposalConfig) if self._tunes_proposals() else None
         untuned = cfg.tuning.enabled and (tuned is None or (self._tunes_proposals() and scoring is None))
         pairs: Any = []
         auxiliary_finished = self.cfg.checkpoints is not None and self._auxiliary_finished(video)
@@ -603,9 +596,7 @@ class LucidTracker:
         ids = object_ids(first_labels)
         matcher = None
         if model.embedding is not None and pcfg.enabled:
-            matcher = ReferenceMatcher.from_frame(
-                model.embedding, model.matching_cfg, first, first_labels, model.device, model.precision
-            )
+            matcher = model.reference_matcher(first, first_labels)
             previous_embedding = matcher.embed(first if start is None else start[0])
             size = previous_embedding.shape[1:]
             small = resize_labels(first_labels, size)
@@ -628,8 +619,7 @@ class LucidTracker:
                     local = matcher.local_distances(
                         embedding, previous_embedding, resize_labels(labels, size), ids, pcfg.local_radius
                     )
-                    scoring = distances.copy()
-                    scoring[1:] = np.minimum(distances[1:], local.cpu().numpy())
+                    scoring = nearer_match(distances, local.cpu().numpy())
                 else:
                     scoring = distances
                 previous_embedding = embedding

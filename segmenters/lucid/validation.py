@@ -9,6 +9,7 @@ import numpy as np
 from foundation.io import VOID
 from segmenters.lucid.inputs import MatchingContext
 from segmenters.lucid.model import LucidModel
+from segmenters.lucid.proposals import nearer_match
 from segmenters.lucid.samples import TrainingPair
 from segmenters.matching.embedding import ReferenceMatcher, resize_labels
 from segmenters.optical_flow import dis_flow
@@ -33,6 +34,7 @@ def validation_frames(
     pair's other frame and its simulated previous mask (the previous frame and prediction of tracking)."""
     frames = []
     for pair in pairs:
+        embeddings = [matcher.embed(image) for image in pair.images] if matcher is not None else []
         for index in (0, 1):
             image, other = pair.images[index], pair.images[1 - index]
             ids = [int(i) for i in np.unique(pair.prev[index]) if i not in (0, VOID)]
@@ -53,25 +55,11 @@ def validation_frames(
                 continue
             previous = pair.prev[index].astype(np.int32)
             previous[previous == VOID] = 0
-            distances = _scoring_distances(matcher, image, other, pair.prev[1 - index], ids, local_radius)
+            embedding, before = embeddings[index], embeddings[1 - index]
+            distances = matcher.distances(embedding, ids).cpu().numpy()
+            if local_radius is not None:
+                small = resize_labels(pair.prev[1 - index], tuple(embedding.shape[1:]))
+                local = matcher.local_distances(embedding, before, small, ids, local_radius)
+                distances = nearer_match(distances, local.cpu().numpy())
             frames.append(ValidationFrame(image, labels, objects, previous, distances))
     return frames
-
-
-def _scoring_distances(
-    matcher: ReferenceMatcher,
-    image: np.ndarray,
-    previous: np.ndarray,
-    previous_labels: np.ndarray,
-    ids: Sequence[int],
-    local_radius: int | None,
-) -> np.ndarray:
-    """``float32 (1 + K, h, w)``: ``image``'s global matching distances, with ``local_radius`` the nearer of them and
-    the local ones to the objects of ``previous_labels`` in the frame ``previous``, as tracking scores proposals."""
-    embedding = matcher.embed(image)
-    distances = matcher.distances(embedding, ids)
-    if local_radius is not None:
-        small = resize_labels(previous_labels, tuple(embedding.shape[1:]))
-        local = matcher.local_distances(embedding, matcher.embed(previous), small, ids, local_radius)
-        distances[1:] = distances[1:].minimum(local)
-    return distances.cpu().numpy()
