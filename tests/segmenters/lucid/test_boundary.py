@@ -3,6 +3,8 @@ the refinement of a probability map."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -15,6 +17,7 @@ from segmenters.lucid.boundary import (
     BoundarySamples,
     boundary_band,
     cut_patch,
+    ellipse_blob,
     patch_centres,
     refine_boundary,
     refiner_inputs,
@@ -142,6 +145,42 @@ def test_simulated_coarse_mask_is_a_probability_close_to_the_mask(seed: int) -> 
     assert again[0] == region and np.array_equal(again[1], values)
 
 
+def test_simulated_coarse_mask_grows_or_shrinks_by_up_to_grow_crop_pixels() -> None:
+    mask = square((80, 100), (20, 60, 25, 75))
+    window = mask_window(mask, 0.4, 32)
+    crop_px = 1 / window.scale(64)  # frame px per crop px
+    areas = {}
+    for grow in (1, 3):
+        areas[grow] = []
+        for seed in range(12):
+            region, values = simulate_coarse(mask, window, 64, 0.0, np.random.default_rng(seed), grow)
+            coarse = np.zeros(mask.shape, np.float32)
+            coarse[region] = values
+            areas[grow].append(int((coarse >= 0.5).sum()))
+    # Without displacement, the 40x50 square's side moves by at most `grow` crop px on each side (+ a pixel of
+    # resampling).
+    for grow, values in areas.items():
+        reach = grow * crop_px + 1
+        assert (40 - 2 * reach) * (50 - 2 * reach) <= min(values) <= max(values) <= (40 + 2 * reach) * (50 + 2 * reach)
+    assert max(areas[3]) > (40 + 2 * (crop_px + 1)) * (50 + 2 * (crop_px + 1))  # 3 crop px reach further than 1
+    # grow=1 draws as the refiner did before the setting existed (with blob_p=0: the same training patches).
+    assert simulate_coarse(mask, window, 64, 2.0, np.random.default_rng(5))[1].tobytes() == (
+        simulate_coarse(mask, window, 64, 2.0, np.random.default_rng(5), 1)[1].tobytes()
+    )
+
+
+def test_ellipse_blob_sets_the_ellipse_to_one_or_to_zero_and_leaves_the_rest() -> None:
+    probability = np.full((60, 80), 0.5, np.float32)
+    added = ellipse_blob(probability, (40, 30), (12, 5), 0.0, add=True)
+    removed = ellipse_blob(probability, (40, 30), (12, 5), 0.0, add=False)
+    assert added.dtype == removed.dtype == np.float32 and np.all(probability == 0.5)
+    assert added[30, 40] == pytest.approx(1.0, abs=1e-3) and removed[30, 40] == pytest.approx(0.0, abs=1e-3)
+    assert added[30, 32] > 0.99 and added[30, 60] == 0.5  # 8 px along the long axis inside, 20 px outside
+    assert added[24, 40] < 0.75 and added[20, 40] == 0.5  # 5-px half-axis across: only the blurred edge at 6 px
+    turned = ellipse_blob(probability, (40, 30), (12, 5), 90.0, add=True)
+    assert turned[22, 40] > 0.99 and turned[30, 30] == 0.5
+
+
 CFG = BoundaryConfig(widths=(4, 8), patch=16)
 CROP = CropConfig(size=32, min_side=16)
 
@@ -164,6 +203,19 @@ def test_boundary_samples_have_the_documented_shapes_and_are_reproducible(pairs:
     assert any(not torch.equal(other[i]["boundary"], samples[i]["boundary"]) for i in range(3))
     with pytest.raises(InputError, match="no dreamed pair"):
         BoundarySamples([], CFG, CROP, JitterConfig(), seed=0, length=1)
+
+
+def test_blobs_change_only_the_coarse_input_of_some_training_patches(pairs: list) -> None:
+    plain = BoundarySamples(pairs, replace(CFG, blob_p=0.0), CROP, JitterConfig(), seed=3, length=20)
+    blobs = BoundarySamples(pairs, replace(CFG, blob_p=1.0), CROP, JitterConfig(), seed=3, length=20)
+    changed = 0
+    for index in range(20):
+        item, other = plain[index], blobs[index]
+        if not torch.equal(item["target"], other["target"]):  # the blob's draws come before the flip's
+            other = {k: v.flip(-1) for k, v in other.items()}
+        assert torch.equal(item["target"], other["target"]) and torch.equal(item["boundary"][:3], other["boundary"][:3])
+        changed += not torch.equal(item["boundary"][3], other["boundary"][3])
+    assert changed >= 15  # a blob may fall on a region the coarse mask already has (added) or lacks (removed)
 
 
 class Sharpen(nn.Module):
