@@ -163,7 +163,7 @@ def test_simulated_coarse_mask_grows_or_shrinks_by_up_to_grow_crop_pixels() -> N
         reach = grow * crop_px + 1
         assert (40 - 2 * reach) * (50 - 2 * reach) <= min(values) <= max(values) <= (40 + 2 * reach) * (50 + 2 * reach)
     assert max(areas[3]) > (40 + 2 * (crop_px + 1)) * (50 + 2 * (crop_px + 1))  # 3 crop px reach further than 1
-    # grow=1 draws as the refiner did before the setting existed (with blob_p=0: the same training patches).
+    # grow=1 (the default) draws as the refiner did before the setting existed.
     assert simulate_coarse(mask, window, 64, 2.0, np.random.default_rng(5))[1].tobytes() == (
         simulate_coarse(mask, window, 64, 2.0, np.random.default_rng(5), 1)[1].tobytes()
     )
