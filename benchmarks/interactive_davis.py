@@ -8,8 +8,8 @@ learning, (b) learning without re-dreaming (the networks trained on standard aug
 
 Per configuration and sequence: J&F after each interaction, AUC, J&F@60s, seconds of the first and of the later
 interactions; the mean curve's figures; the J of each marked frame after its marks (the first interaction's, and the
-later ones' mean: what marks → mask makes of a frame, apart from the propagation); Spearman's ρ between the session's
-per-frame confidence and the true J.
+later ones' mean: what marks → mask makes of a frame, apart from the propagation); the final J&F of the marked frames
+and of the others; Spearman's ρ between the session's per-frame confidence and the true J.
 Trailing arguments are Hydra overrides of ``conf/interactive.yaml``, applied to every configuration (anywhere on
 the line, after ``--only`` or ``--sequences`` too). Sequences run ``--workers`` at a time (Dask),
 each on one torch thread, so the seconds are those of one core.
@@ -85,6 +85,7 @@ def main() -> None:
                 f"{figures['J&F@60s']:.3f}",
                 f"{figures['final']:.3f}",
                 f"{figures['marked_J_first']:.3f} / {figures['marked_J_later']:.3f}",
+                f"{figures['final_marked']:.3f} / {figures['final_other']:.3f}",
                 f"{figures['spearman']:.3f}",
                 f"{walls[name]:.0f}",
             ]
@@ -99,6 +100,7 @@ def main() -> None:
                     "J&F@60s",
                     f"J&F after {args.interactions}",
                     "marked frame's J: 1st / later",
+                    "final J&F: marked / other frames",
                     "Spearman ρ",
                     "wall s",
                 ],

@@ -61,8 +61,9 @@ def session_config(session: dict[str, Any], tracker: dict[str, Any]) -> Interact
 class SequenceRun:
     """What one sequence's robot session gives back (from a Dask worker too): per interaction its frame, seconds,
     per-object J&F and the J of the marked frame before and after it (what the marks made of the frame, apart from the
-    propagation; NaN before the first); the confidence and J of every non-annotated frame after each; or the error
-    that stopped it."""
+    propagation; NaN before the first); the confidence and J of every non-annotated frame after each; the final J&F
+    of the frames marked and of the others (the protocol never marks a frame twice, so what stays wrong on a marked
+    frame stays to the end); or the error that stopped it."""
 
     name: str
     objects: int = 0
@@ -75,6 +76,8 @@ class SequenceRun:
     frame_j: list[float] = field(default_factory=list)
     marked_before: list[float] = field(default_factory=list)
     marked_after: list[float] = field(default_factory=list)
+    final_marked: float = float("nan")
+    final_other: float = float("nan")
     error: Exception | None = None
     trace: str = ""
 
@@ -110,6 +113,8 @@ def _summarise(name: str, ids: Sequence[int], steps: Sequence[RobotStep]) -> Seq
         free = [t for t in range(len(step.j)) if t not in marked]
         confidence += step.confidence[free].ravel().tolist()
         frame_j += step.j[free].ravel().tolist()
+    final = (steps[-1].j + steps[-1].f).mean(axis=1) / 2
+    is_marked = np.isin(np.arange(len(final)), sorted(marked))
     return SequenceRun(
         name,
         objects=len(ids),
@@ -122,6 +127,8 @@ def _summarise(name: str, ids: Sequence[int], steps: Sequence[RobotStep]) -> Seq
         frame_j=frame_j,
         marked_before=marked_before,
         marked_after=marked_after,
+        final_marked=float(final[is_marked].mean()),
+        final_other=float(final[~is_marked].mean()) if (~is_marked).any() else float("nan"),
     )
 
 
@@ -192,7 +199,8 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
     write_bytes_atomic(out / "interactions.csv", rows.getvalue().encode())
     summary = io.StringIO()
     writer = csv.writer(summary, lineterminator="\n")
-    writer.writerow(["sequence", "objects", "interactions", "AUC", "J&F@60s", "final_J&F", "first_s", "later_s"])
+    header = ["sequence", "objects", "interactions", "AUC", "J&F@60s", "final_J&F", "first_s", "later_s"]
+    writer.writerow([*header, "final_J&F_marked", "final_J&F_other"])
     for run in runs:
         session = run.session()
         later = np.mean(run.seconds[1:]) if len(run.seconds) > 1 else float("nan")
@@ -206,6 +214,8 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
                 f"{session.scores[-1].mean():.4f}",
                 f"{run.seconds[0]:.2f}",
                 f"{later:.2f}",
+                f"{run.final_marked:.4f}",
+                f"{run.final_other:.4f}",
             ]
         )
     times, scores, max_time = mean_curve([run.session() for run in runs])
@@ -215,6 +225,8 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
         "final": float(scores[-1]),
         "marked_J_first": float(np.mean([r.marked_after[0] for r in runs])),
         "marked_J_later": float(np.mean([j for r in runs for j in r.marked_after[1:]] or [float("nan")])),
+        "final_marked": float(np.mean([r.final_marked for r in runs])),
+        "final_other": float(np.nanmean([r.final_other for r in runs])),
     }
     writer.writerow(
         [
@@ -226,6 +238,8 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
             f"{figures['final']:.4f}",
             f"{np.mean([r.seconds[0] for r in runs]):.2f}",
             f"{np.mean([s for r in runs for s in r.seconds[1:]] or [float('nan')]):.2f}",
+            f"{figures['final_marked']:.4f}",
+            f"{figures['final_other']:.4f}",
         ]
     )
     write_bytes_atomic(out / "summary.csv", summary.getvalue().encode())
@@ -321,6 +335,9 @@ def _report(runs: Sequence[SequenceRun], figures: dict[str, float]) -> str:
     lines.append(
         f"J of the marked frames after their marks: {figures['marked_J_first']:.3f} (first interaction), "
         f"{figures['marked_J_later']:.3f} (later)"
+    )
+    lines.append(
+        f"final J&F of the marked frames: {figures['final_marked']:.3f}, of the others: {figures['final_other']:.3f}"
     )
     lines.append(f"confidence vs per-frame J: Spearman rho {figures['spearman']:.3f}")
     return "\n".join(lines)

@@ -78,9 +78,17 @@ def test_a_robot_session_writes_tables_curve_scribbles_and_labels(
         truth = read_labels(davis_root / "Annotations" / "480p" / sequence / stem)
         j, _ = frame_scores(read_labels(out / sequence / stem), truth, [1, 2])
         assert float(last["marked_J"]) == pytest.approx(float(np.mean(j)), abs=1e-4)
+        # The final J&F of the marked frames and of the others, from the labels written.
+        truths = [read_labels(davis_root / "Annotations" / "480p" / sequence / f"{t:05d}.png") for t in range(7)]
+        final = [frame_scores(read_labels(out / sequence / f"{t:05d}.png"), truths[t], [1, 2]) for t in range(7)]
+        final_jf = [float((j.mean() + f.mean()) / 2) for j, f in final]
+        marked = {int(r["frame"]) for r in (first, last)}
+        expected = [np.mean([s for t, s in enumerate(final_jf) if (t in marked) == m]) for m in (True, False)]
+        got = [float(summary[sequence][f"final_J&F_{name}"]) for name in ("marked", "other")]
+        assert got == pytest.approx(expected, abs=1e-4)
     assert (out / "overlays").is_dir()
 
-    assert "Spearman" in result.out and "J of the marked frames" in result.out
+    assert "Spearman" in result.out and "J of the marked frames" in result.out and "of the others" in result.out
     assert "alpha" in result.out and "mean" in result.out
 
 
