@@ -226,7 +226,8 @@ def write_tables(runs: Sequence[SequenceRun], out: Path) -> dict[str, float]:
         "marked_J_first": float(np.mean([r.marked_after[0] for r in runs])),
         "marked_J_later": float(np.mean([j for r in runs for j in r.marked_after[1:]] or [float("nan")])),
         "final_marked": float(np.mean([r.final_marked for r in runs])),
-        "final_other": float(np.nanmean([r.final_other for r in runs])),
+        # NaN where every frame of every sequence was marked (videos of at most `interactions` frames).
+        "final_other": float(np.mean([r.final_other for r in runs if not np.isnan(r.final_other)] or [np.nan])),
     }
     writer.writerow(
         [
