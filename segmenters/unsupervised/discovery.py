@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from foundation.errors import InputError
 from segmenters.interactive.frames import VideoFrames
-from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow
+from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow, residual_motion
 from segmenters.unsupervised.functional import (
     border_weight,
     covered,
@@ -32,7 +32,6 @@ from segmenters.unsupervised.functional import (
     motion_contrast,
     motion_mask,
     refine_by_colour,
-    residual_motion,
     temporal_motion,
     warp_to,
 )

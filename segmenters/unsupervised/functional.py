@@ -1,4 +1,5 @@
-"""Pure array functions of object discovery: camera motion, residual motion, motion masks and their refinement.
+"""Pure array functions of object discovery: motion masks and their refinement (the camera's motion and each pixel's
+motion apart from it: :mod:`segmenters.optical_flow`).
 
 Flows are ``float32 (H, W, 2)`` from one frame to another: pixel ``(x, y)`` is seen at ``(x + dx, y + dy)`` in the
 other frame (:func:`~segmenters.optical_flow.dis_flow`). Masks are ``bool (H, W)``.
@@ -10,36 +11,7 @@ import cv2
 import numpy as np
 from skimage.filters import threshold_otsu
 
-
-def pixel_grid(shape: tuple[int, int]) -> np.ndarray:
-    """``float32 (H, W, 2)`` of every pixel's ``(x, y)``."""
-    ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
-    return np.stack([xs, ys], axis=-1)
-
-
-def camera_flow(flow: np.ndarray, step: int = 8, threshold: float = 1.0) -> np.ndarray:
-    """The flow ``float32 (H, W, 2)`` of the dominant motion in ``flow``: a homography fitted by RANSAC
-    (``threshold`` px) to ``flow`` sampled every ``step`` px. On a panning or zooming camera the background is the
-    dominant motion; without a fit (too few samples or no consensus) the camera is taken as still."""
-    height, width = flow.shape[:2]
-    ys, xs = np.mgrid[step // 2 : height : step, step // 2 : width : step]
-    source = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
-    target = source + flow[ys.ravel(), xs.ravel()]
-    homography = None
-    if len(source) >= 4:
-        # OpenCV's RANSAC draws from its own generator: seeded, so the same flow gives the same fit.
-        cv2.setRNGSeed(0)
-        homography, _ = cv2.findHomography(source, target, cv2.RANSAC, threshold, maxIters=2000, confidence=0.995)
-    if homography is None:
-        return np.zeros_like(flow)
-    grid = pixel_grid((height, width))
-    moved = cv2.perspectiveTransform(grid.reshape(-1, 1, 2), homography).reshape(height, width, 2)
-    return (moved - grid).astype(np.float32)
-
-
-def residual_motion(flow: np.ndarray, step: int = 8, threshold: float = 1.0) -> np.ndarray:
-    """``float32 (H, W)``: how far each pixel moves apart from the camera (:func:`camera_flow`), in pixels."""
-    return np.linalg.norm(flow - camera_flow(flow, step, threshold), axis=-1)
+from segmenters.optical_flow import pixel_grid
 
 
 def warp_to(values: np.ndarray, flow: np.ndarray) -> np.ndarray:
