@@ -11,7 +11,7 @@ import pytest
 from foundation.errors import InputError
 from foundation.morphology import thin_parts
 from segmenters.interactive.marks import UNMARKED, Scribble, seed_map
-from segmenters.interactive.seeded import METHODS, SeededConfig, segment_from_marks, trusted_seeds
+from segmenters.interactive.seeded import METHODS, SeededConfig, segment_from_marks, still_background, trusted_seeds
 
 HEIGHT, WIDTH = 120, 160
 CENTRE, RADIUS = (60, 70), 30  # the disk (object 1), (row, column)
@@ -247,3 +247,54 @@ def test_a_long_stroke_frees_the_beliefs_it_contradicts_over_its_reach() -> None
     # reach 0.25 × 160 px: every belief within 40 px of the stroke is left to the method, farther ones kept.
     assert (far[50 - 39 : 50, 100] == UNMARKED).all() and (far[50 - 45, 100] == 1)
     assert (far[50, 20:180] == 0).all()
+
+
+def _pole_scene() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The disk moving (3 px per frame apart from the camera) beside a still pole of its colours that touches it, as a
+    dog runs past poles: image, true labels, the pole, the frame's own motion."""
+    image, truth = _scene()
+    pole = np.zeros_like(truth, dtype=bool)
+    pole[28:60, 36:44] = True
+    pole &= truth == 0
+    image[pole] = image[truth == 1][: int(pole.sum())]
+    own_motion = np.where(truth == 1, 3.0, 0.05).astype(np.float32)
+    return image, truth, pole, own_motion
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=IDS)
+def test_first_interaction_leaves_a_still_look_alike_to_the_background_when_the_object_moves(
+    cfg: SeededConfig,
+) -> None:
+    image, truth, pole, own_motion = _pole_scene()
+    seeds = _marks(DISK_STROKE)
+    far = pole & (_distance_to(seeds != UNMARKED) > cfg.keep_distance)
+    plain = segment_from_marks(image, seeds, [1, 2], cfg)
+    still = segment_from_marks(image, seeds, [1, 2], replace(cfg, still=0.2), own_motion=own_motion)
+    assert (plain[far] == 1).mean() > 0.5  # by colour alone the pole joins the disk
+    assert (still[far] == 0).all()
+    assert _jaccard(still == 1, truth == 1) > _jaccard(plain == 1, truth == 1)
+    assert _jaccard(still == 1, truth == 1) >= 0.85
+    # When the marked object stands still too, stillness says nothing: the result is the plain one.
+    unmoving = np.zeros_like(own_motion)
+    np.testing.assert_array_equal(
+        segment_from_marks(image, seeds, [1, 2], replace(cfg, still=0.2), own_motion=unmoving), plain
+    )
+    # Corrections (current labels given) do not read it.
+    np.testing.assert_array_equal(
+        segment_from_marks(image, seeds, [1, 2], replace(cfg, still=0.2), current=plain, own_motion=own_motion),
+        segment_from_marks(image, seeds, [1, 2], cfg, current=plain),
+    )
+
+
+def test_still_background_is_still_and_away_from_the_marks() -> None:
+    objects = np.zeros((40, 60), dtype=bool)
+    objects[20, 10:30] = True
+    motion = np.full((40, 60), 0.1, np.float32)
+    motion[15:26, 5:35] = 2.0  # the object moves
+    motion[:, 55:] = 1.0  # something else moves
+    out = still_background(objects, motion, still=0.2, distance=8.0)
+    rows, cols = np.mgrid[:40, :60]
+    near = np.hypot(rows - 20, np.clip(cols, 10, 29) - cols) <= 8.0
+    np.testing.assert_array_equal(out, (motion < 0.2) & ~near)
+    assert not still_background(objects, np.full((40, 60), 0.1, np.float32), 0.2, 8.0).any()  # the object still
+    assert not still_background(np.zeros_like(objects), motion, 0.2, 8.0).any()  # no object marked

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from segmenters.interactive.robot import run_robot
 from segmenters.interactive.session import InteractiveConfig, InteractiveSession
 from segmenters.interactive.snapping import SnapConfig
 from segmenters.lucid.tracker import LucidConfig
+from segmenters.optical_flow import residual_motion
 
 FLOW_ONLY = InteractiveConfig(learning=LearningConfig(enabled=False))
 
@@ -318,36 +320,57 @@ def test_a_scribble_width_draws_a_wider_seed() -> None:
         Scribble(1, np.array([[0.5, 0.5]]), width=-1)
 
 
-def test_with_a_motion_weight_the_marks_see_the_frames_flow(embedded: Clip, monkeypatch: pytest.MonkeyPatch) -> None:
+def spy_on_marks(monkeypatch: pytest.MonkeyPatch, keyword: str) -> list[np.ndarray | None]:
+    """What the session's marks → mask receives as ``keyword``, call by call."""
     from segmenters.interactive import session as session_module
 
     original = session_module.segment_from_marks
     seen: list[np.ndarray | None] = []
 
     def spy(*args: object, **kwargs: object) -> np.ndarray:
-        seen.append(args[6] if len(args) > 6 else kwargs.get("motion"))  # type: ignore[arg-type]
+        seen.append(kwargs.get(keyword))  # type: ignore[arg-type]
         return original(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(session_module, "segment_from_marks", spy)
+    return seen
+
+
+def robot_marks(embedded: Clip, frames: Sequence[int], **seeded: float) -> InteractiveSession:
+    """A flow-only session with these marks → mask settings, each of ``frames`` scribbled by the robot in turn."""
+    settings = replace(FLOW_ONLY, seeded=replace(FLOW_ONLY.seeded, **seeded))
+    session = InteractiveSession(clip_video(embedded), settings, [1, 2, 3])
+    for frame in frames:
+        truth = embedded.labels[frame]
+        session.add_scribbles(frame, robot_scribbles(session.labels(frame), truth, [1, 2, 3]))
+    return session
+
+
+def test_with_a_motion_weight_the_marks_see_the_frames_flow(embedded: Clip, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = spy_on_marks(monkeypatch, "motion")
     last = len(embedded.frames) - 1
-
-    def mark(weight: float) -> InteractiveSession:
-        seen.clear()
-        session = InteractiveSession(
-            clip_video(embedded), replace(FLOW_ONLY, seeded=replace(FLOW_ONLY.seeded, motion_weight=weight)), [1, 2, 3]
-        )
-        for frame in (5, last):
-            truth = embedded.labels[frame]
-            session.add_scribbles(frame, robot_scribbles(np.zeros_like(truth), truth, [1, 2, 3]))
-        return session
-
-    mark(0.0)
+    robot_marks(embedded, (5, last), motion_weight=0.0)
     assert seen == [None, None]
-    session = mark(4.0)
+    seen.clear()
+    session = robot_marks(embedded, (5, last), motion_weight=4.0)
     # The flow to the next frame; the last frame has none after it and looks back.
     np.testing.assert_array_equal(seen[0], session._flow(5, 6))
     np.testing.assert_array_equal(seen[1], session._flow(last, last - 1))
     assert seen[0].shape == (*session.shape, 2)
+
+
+def test_with_still_set_the_first_interaction_sees_the_motion_apart_from_the_camera(
+    embedded: Clip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = spy_on_marks(monkeypatch, "own_motion")
+    last = len(embedded.frames) - 1
+    robot_marks(embedded, (last, 5), still=0.0)
+    assert seen == [None, None]
+    seen.clear()
+    session = robot_marks(embedded, (last, 5), still=0.2)
+    # The first interaction (the last frame: only the frame before it); a correction has labels to keep and is not
+    # given any.
+    np.testing.assert_array_equal(seen[0], residual_motion(session._flow(last, last - 1)))
+    assert seen[1] is None
 
 
 def test_matching_maps_are_refused_in_a_session(embedded: Clip) -> None:
