@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from dreaming.synthesis.samples import make_clip, write_davis
+from segmenters.interactive.seeded import METHODS
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -47,3 +48,15 @@ def test_snap_flow_compares_the_plain_and_snapped_propagation(tmp_path: Path) ->
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "plain (the flow step's seconds)" in result.stdout and "snapped, radius 0.02" in result.stdout
+
+
+def test_seeded_marks_scores_the_first_interaction_with_and_without_still_background(tmp_path: Path) -> None:
+    clip = make_clip(num_frames=3, size=(96, 64), num_objects=2, seed=0)
+    root = write_davis(clip, tmp_path / "davis")
+    script = str(BENCHMARKS / "seeded_marks.py")
+    arguments = ["--root", str(root), "--frame", "largest", "--rounds", "2", "--thin", "12", "--still", "0", "0.2"]
+    result = subprocess.run([sys.executable, script, *arguments], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [line.split() for line in result.stdout.splitlines()[2:]]
+    assert [row[:3] for row in rows] == [[method, "12", still] for method in METHODS for still in ("0", "0.2")]
+    assert all(0.0 <= float(value) <= 1.0 for row in rows for value in row[3:5])
