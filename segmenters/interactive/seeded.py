@@ -82,9 +82,9 @@ class SeededConfig:
             background seeds — when the marked objects move (their marks' median motion is at least twice this): a
             still background the object's colours share (a dog's poles and flags, a boat's shore) is not given to the
             object. 0: off (the default). On the development sessions (flow only, 8 robot interactions) 0.2 px
-            raises the first marked frame's J from 0.657 to 0.677 and the final J&F from 0.739 to 0.749 (0.738 to
-            0.750 with another rounding of the snapping), but 0.1 px lowers it to 0.723: a gain that does not hold
-            across the threshold, so it is not the default.
+            raises the first marked frame's J from 0.657 to 0.677 and the final J&F from 0.7375 ± 0.0013 to 0.750
+            ± 0.003 (four roundings of the snapping), 0.4 px to 0.748, but 0.1 px lowers it to 0.723 and 0.721: a
+            gain that does not hold across the threshold, so it is not the default.
     """
 
     method: str = "random_walker"
