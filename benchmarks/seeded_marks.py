@@ -26,7 +26,7 @@ from segmenters.evaluation.interactive import frame_scores, largest_area_frame, 
 from segmenters.evaluation.report import format_table
 from segmenters.interactive.marks import seed_map
 from segmenters.interactive.seeded import METHODS, SeededConfig, segment_from_marks
-from segmenters.optical_flow import dis_flow, residual_motion
+from segmenters.optical_flow import dis_flow, own_motion
 
 SHARED_DAVIS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "davis2016"
 
@@ -46,25 +46,25 @@ def main() -> None:
         ids = sorted({int(i) for truth in truths for i in np.unique(truth) if 0 < i < 255})
         t = largest_area_frame([objects_area(x, ids) for x in truths]) if args.frame == "largest" else int(args.frame)
         image = read_frame(sequence.frames[t])
-        own_motion = None
+        motion = None
         if any(still > 0 for still in args.still):
             near = [read_frame(sequence.frames[o]) for o in (t - 1, t + 1) if 0 <= o < len(sequence.frames)]
-            own_motion = np.minimum.reduce([residual_motion(dis_flow(image, other)) for other in near])
-        frames.append((image, truths[t], ids, own_motion))
+            motion = own_motion([dis_flow(image, other) for other in near])
+        frames.append((image, truths[t], ids, motion))
     rows = []
     for method in METHODS:
         for thin in args.thin:
             for still in args.still:
                 cfg = replace(SeededConfig(method=method), thin=thin, still=still)
                 scores, seconds = np.zeros((len(frames), args.rounds)), []
-                for s, (image, truth, ids, own_motion) in enumerate(frames):
+                for s, (image, truth, ids, motion) in enumerate(frames):
                     labels, scribbles = np.zeros(truth.shape, np.int32), []
                     for r in range(args.rounds):
                         scribbles += robot_scribbles(labels, truth, ids)
                         seeds = seed_map(truth.shape, scribbles)
                         started = time.perf_counter()
                         current = labels if r else None
-                        labels = segment_from_marks(image, seeds, ids, cfg, current=current, own_motion=own_motion)
+                        labels = segment_from_marks(image, seeds, ids, cfg, current=current, own_motion=motion)
                         seconds.append(time.perf_counter() - started)
                         scores[s, r] = frame_scores(labels, truth, ids)[0].mean()
                 means = scores.mean(axis=0)

@@ -3,6 +3,8 @@ motion in a flow field and each pixel's motion apart from it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -78,3 +80,15 @@ def camera_flow(flow: np.ndarray, step: int = 8, threshold: float = 1.0) -> np.n
 def residual_motion(flow: np.ndarray, step: int = 8, threshold: float = 1.0) -> np.ndarray:
     """``float32 (H, W)``: how far each pixel moves apart from the camera (:func:`camera_flow`), in pixels."""
     return np.linalg.norm(flow - camera_flow(flow, step, threshold), axis=-1)
+
+
+def own_motion(
+    flows: Sequence[np.ndarray], distances: Sequence[int] | None = None, step: int = 8, threshold: float = 1.0
+) -> np.ndarray:
+    """``float32 (H, W)``: how far each pixel of a frame moves apart from the camera per frame — the smallest over
+    ``flows`` (``float32 (H, W, 2)``, the frame to each of its neighbours, at least one) of :func:`residual_motion`
+    divided by that neighbour's distance in frames (``distances``, 1 each by default). A pixel disoccluded on one
+    side moves in that direction's flow only; the smaller of the two is its own motion."""
+    distances = [1] * len(flows) if distances is None else distances
+    parts = [residual_motion(flow, step, threshold) / distance for flow, distance in zip(flows, distances, strict=True)]
+    return np.minimum.reduce(parts)

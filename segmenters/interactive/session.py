@@ -67,7 +67,7 @@ from segmenters.interactive.snapping import SnapConfig, snap_labels
 from segmenters.lucid.model import LucidModel
 from segmenters.lucid.samples import TrainingPair
 from segmenters.lucid.tracker import LucidConfig, LucidTracker, build_model
-from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow, residual_motion
+from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow, own_motion
 from segmenters.training import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -380,12 +380,12 @@ class InteractiveSession:
             motion = None
             if self.cfg.seeded.motion_weight > 0.0 and len(self.video) > 1:
                 motion = self._flow(frame, frame + 1 if frame + 1 < len(self.video) else frame - 1)
-            own_motion = None
+            still = None
             if current is None and self.cfg.seeded.still > 0.0 and len(self.video) > 1:
                 near = [other for other in (frame - 1, frame + 1) if 0 <= other < len(self.video)]
-                own_motion = np.minimum.reduce([residual_motion(self._flow(frame, other)) for other in near])
+                still = own_motion([self._flow(frame, other) for other in near])
             labels = segment_from_marks(
-                image, seeds, self.ids, self.cfg.seeded, current, prior, motion=motion, own_motion=own_motion
+                image, seeds, self.ids, self.cfg.seeded, current, prior, motion=motion, own_motion=still
             )
             self._annotate(frame, labels, Interaction(frame, kind, 0.0), every)
         return labels

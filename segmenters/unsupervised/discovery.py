@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from foundation.errors import InputError
 from segmenters.interactive.frames import VideoFrames
-from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow, residual_motion
+from segmenters.optical_flow import check_dis_size, dis_estimator, dis_flow, own_motion
 from segmenters.unsupervised.functional import (
     border_weight,
     covered,
@@ -255,16 +255,15 @@ def frame_motion(video: VideoFrames, cfg: DiscoveryConfig, size: tuple[int, int]
             flows[(a, b)] = dis_flow(image(a), image(b), cfg.dis_preset)
         return flows[(a, b)]
 
-    def own_motion(t: int) -> np.ndarray:
-        others = {min(max(t + step, 0), frames - 1) for step in (stride, -stride)} - {t}
-        parts = [
-            residual_motion(flow(t, other), cfg.homography_step, cfg.ransac_threshold) / abs(other - t)
-            for other in sorted(others)
-        ]
-        return np.minimum.reduce(parts) if parts else np.zeros(size, np.float32)
+    def frame_motion(t: int) -> np.ndarray:
+        others = sorted({min(max(t + step, 0), frames - 1) for step in (stride, -stride)} - {t})
+        if not others:
+            return np.zeros(size, np.float32)
+        flows = [flow(t, other) for other in others]
+        return own_motion(flows, [abs(other - t) for other in others], cfg.homography_step, cfg.ransac_threshold)
 
     for t in range(frames):
-        motion[t] = own_motion(t)
+        motion[t] = frame_motion(t)
         for s in [t - 1] * (t >= 1) + [t] * (t == frames - 1):
             to_previous = flow(s, s - 1) if s > 0 else None
             to_next = flow(s, s + 1) if s + 1 < frames else None
